@@ -1,0 +1,119 @@
+package caunoi
+
+import "time"
+
+// Status is where a ticket stands.
+type Status string
+
+// Ticket statuses. The usual path is new → claimed → answered → resolved;
+// staff may ask for more information (waiting_official), officials may reopen,
+// staff may transfer to another department or close.
+const (
+	StatusNew             Status = "new"
+	StatusClaimed         Status = "claimed"
+	StatusWaitingOfficial Status = "waiting_official"
+	StatusAnswered        Status = "answered"
+	StatusResolved        Status = "resolved"
+	StatusReopened        Status = "reopened"
+	StatusTransferred     Status = "transferred"
+	StatusClosed          Status = "closed"
+)
+
+// Open reports whether work on a ticket in status s is still pending.
+func (s Status) Open() bool { return s != StatusResolved && s != StatusClosed }
+
+// Attachment is a file an official or staff member attached. Ref is opaque
+// to the domain: the channel adapter knows how to fetch or resend it.
+type Attachment struct {
+	Kind string // "photo" or "document"
+	Ref  string
+	Name string
+	MIME string
+	Size int64
+}
+
+// Candidate is a handbook passage that a search returned for a question.
+type Candidate struct {
+	PassageID  string
+	EntryID    string
+	Title      string
+	Section    string
+	Score      float64
+	Confidence Confidence
+}
+
+// Ticket is an escalated question tracked until the official confirms it is
+// solved.
+type Ticket struct {
+	// Number is the department prefix, year and sequence: "TP-2025-000042".
+	Number     string
+	Department string
+	Asker      UserID
+	Commune    string
+	Question   string
+	// Results are what the handbook returned when the question was asked.
+	Results     []Candidate
+	Attachments []Attachment
+	Status      Status
+	// Assignee is the staff member who claimed the ticket, or zero.
+	Assignee UserID
+	// IdemKey makes escalation idempotent: a second escalation with the same
+	// key returns the first ticket.
+	IdemKey string
+	Created time.Time
+	Updated time.Time
+	// FirstResponseDue and ResolutionDue are computed on the department's
+	// working calendar when the ticket is created or transferred.
+	FirstResponseDue time.Time
+	ResolutionDue    time.Time
+	FirstResponse    time.Time // zero until staff first act
+	ResolvedAt       time.Time // zero until resolved or closed
+	Rating           int       // 1–5 after a rating, else 0
+	// Applied holds the keys of the most recent applied actions, so that a
+	// replayed action (the same update handled twice) changes nothing.
+	Applied []string
+}
+
+// EventKind names what happened to a ticket.
+type EventKind string
+
+// Event kinds.
+const (
+	EventCreated     EventKind = "created"
+	EventClaimed     EventKind = "claimed"
+	EventReplied     EventKind = "replied"
+	EventInfoAsked   EventKind = "info_requested"
+	EventFollowUp    EventKind = "official_follow_up"
+	EventTransferred EventKind = "transferred"
+	EventResolved    EventKind = "resolved"
+	EventConfirmed   EventKind = "confirmed"
+	EventReopened    EventKind = "reopened"
+	EventClosed      EventKind = "closed"
+	EventRated       EventKind = "rated"
+	EventReminded    EventKind = "reminded"
+)
+
+// Event is one entry of a ticket's append-only timeline.
+type Event struct {
+	Ticket      string
+	Seq         int // 1-based position in the timeline, assigned by the store
+	Kind        EventKind
+	Actor       UserID
+	At          time.Time
+	Text        string
+	Attachments []Attachment
+	From, To    Status
+	// Department is set on transfers: the new department.
+	Department string
+}
+
+// TicketFilter selects tickets. Zero fields do not filter.
+type TicketFilter struct {
+	Department string
+	Asker      UserID
+	Statuses   []Status
+	// CreatedAfter and CreatedBefore bound Created (inclusive, exclusive).
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	Limit         int
+}
