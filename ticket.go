@@ -103,8 +103,12 @@ type Event struct {
 	Text        string
 	Attachments []Attachment
 	From, To    Status
-	// Department is set on transfers: the new department.
+	// Department is set on creation (the first department) and on
+	// transfers (the new department).
 	Department string
+	// Key is the idempotency key of the action that appended the event; a
+	// replayed action finds its event, and so its notices, by this key.
+	Key string
 }
 
 // TicketFilter selects tickets. Zero fields do not filter.
