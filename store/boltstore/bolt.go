@@ -1,0 +1,240 @@
+// Package boltstore keeps Cầu Nối's data in one bbolt file, for a single
+// machine. It is the default store.
+package boltstore
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/caunoi/caunoi"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+var _ caunoi.Store = (*Store)(nil)
+
+// Bucket names. Each aggregate has its own bucket; index buckets hold keys
+// only.
+var (
+	bktOfficials = []byte("officials")    // id → Official
+	bktInvites   = []byte("invites")      // code → Invite
+	bktCommunes  = []byte("communes")     // code → Commune
+	bktTickets   = []byte("tickets")      // number → Ticket
+	bktEvents    = []byte("events")       // number 0x00 seq → Event
+	bktIdem      = []byte("ticket_idem")  // idem key → number
+	bktByAsker   = []byte("ticket_asker") // asker created number → nil
+	bktByDept    = []byte("ticket_dept")  // dept 0x00 created number → nil
+	bktByCreated = []byte("ticket_time")  // created number → nil
+	bktSeq       = []byte("ticket_seq")   // prefix 0x00 year → bucket with NextSequence
+	bktQuestions = []byte("questions")    // id → QuestionRecord
+	bktQByAt     = []byte("question_at")  // at id → nil
+	bktQSeq      = []byte("question_seq") // NextSequence for question ids
+	bktJournal   = []byte("journal")      // id → JournalEntry (pending)
+	bktJDone     = []byte("journal_done") // id → received
+	bktOutbox    = []byte("outbox")       // key → OutMessage
+	bktOutDue    = []byte("outbox_due")   // notBefore key → nil
+	bktLocks     = []byte("locks")        // name → lease
+	bktKV        = []byte("kv")           // key → kvValue
+)
+
+var allBuckets = [][]byte{
+	bktOfficials, bktInvites, bktCommunes, bktTickets, bktEvents, bktIdem,
+	bktByAsker, bktByDept, bktByCreated, bktSeq, bktQuestions, bktQByAt,
+	bktQSeq, bktJournal, bktJDone, bktOutbox, bktOutDue, bktLocks, bktKV,
+}
+
+// Store is a caunoi.Store in one bbolt file. It is safe for concurrent use
+// within one process; a second process opening the same file waits for the
+// lock and then fails.
+type Store struct {
+	db  *bolt.DB
+	now func() time.Time
+}
+
+type options struct {
+	lockTimeout time.Duration
+	batchDelay  time.Duration
+	now         func() time.Time
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithLockTimeout sets how long Open waits for another process to release
+// the file (default 5 s).
+func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
+
+// WithBatchDelay sets how long a write waits to be committed together with
+// concurrent writes (default 1 ms). Every commit is synced to disk.
+func WithBatchDelay(d time.Duration) Option { return func(o *options) { o.batchDelay = d } }
+
+// WithClock sets the clock used for lease and key expiry (default time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// ErrLocked is returned by Open when another process holds the file.
+var ErrLocked = errors.New("database file is in use by another process")
+
+// Open opens or creates the store at path with mode 0600, creating the
+// parent directory if needed. It returns an error wrapping ErrLocked when
+// another process holds the file for longer than the lock timeout.
+func Open(path string, opts ...Option) (*Store, error) {
+	o := options{lockTimeout: 5 * time.Second, batchDelay: time.Millisecond, now: time.Now}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	if path == "" {
+		return nil, fmt.Errorf("open bolt store: empty path: %w", caunoi.ErrInvalid)
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("open bolt store: %w", err)
+		}
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.lockTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open bolt store %s: waited %s: %w", path, o.lockTimeout, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
+	}
+	db.MaxBatchDelay = o.batchDelay
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open bolt store %s: create buckets: %w", path, err)
+	}
+	return &Store{db: db, now: o.now}, nil
+}
+
+// Path returns the file the store lives in.
+func (s *Store) Path() string { return s.db.Path() }
+
+// Close closes the file. Calls in progress finish first.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close bolt store: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether the store is open.
+func (s *Store) Ping(ctx context.Context) error {
+	err := s.db.View(func(tx *bolt.Tx) error { return nil })
+	if err != nil {
+		return fmt.Errorf("ping bolt store: %w", err)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the whole file to w while the store
+// keeps serving, and returns the number of bytes written.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(ctxWriter{ctx: ctx, w: w})
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("backup bolt store: %w", err)
+	}
+	return n, nil
+}
+
+// ctxWriter stops a long copy when ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
+
+// view and update run fn in a read or write transaction after checking ctx.
+// update goes through db.Batch so that concurrent writers share one commit
+// (and one fsync); fn may therefore run more than once and must set its
+// results afresh on every call.
+func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(fn)
+}
+
+func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Batch(fn)
+}
+
+// Key encodings. Integers are big-endian with the sign bit flipped so that
+// byte order equals numeric order; times are seconds then nanoseconds, which
+// also covers the zero time.
+
+func int64Key(v int64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, uint64(v)^(1<<63))
+	return b
+}
+
+func keyInt64(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
+
+func timeKey(t time.Time) []byte {
+	b := make([]byte, 12)
+	binary.BigEndian.PutUint64(b, uint64(t.Unix())^(1<<63))
+	binary.BigEndian.PutUint32(b[8:], uint32(t.Nanosecond()))
+	return b
+}
+
+func keyTime(b []byte) time.Time {
+	sec := int64(binary.BigEndian.Uint64(b) ^ (1 << 63))
+	return time.Unix(sec, int64(binary.BigEndian.Uint32(b[8:]))).UTC()
+}
+
+func cat(parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func put(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
+
+// get decodes the value under key into v, or returns caunoi.ErrNotFound.
+func get(b *bolt.Bucket, key []byte, v any) error {
+	data := b.Get(key)
+	if data == nil {
+		return caunoi.ErrNotFound
+	}
+	return json.Unmarshal(data, v)
+}

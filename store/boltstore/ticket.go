@@ -1,0 +1,334 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/caunoi/caunoi"
+	bolt "go.etcd.io/bbolt"
+)
+
+// ticketNumber formats "TP-2025-000042".
+func ticketNumber(prefix string, year int, seq uint64) string {
+	return fmt.Sprintf("%s-%04d-%06d", prefix, year, seq)
+}
+
+// CreateTicket stores t with ev as its first event, numbering it from
+// prefix, the year of t.Created and a per-(prefix, year) sequence. A set
+// IdemKey that was used before returns the earlier ticket with
+// created=false. Concurrent creations share one commit.
+func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket, ev caunoi.Event) (caunoi.Ticket, bool, error) {
+	if prefix == "" {
+		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: empty prefix: %w", caunoi.ErrInvalid)
+	}
+	var (
+		out     caunoi.Ticket
+		created bool
+	)
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		created = false
+		if t.IdemKey != "" {
+			if num := tx.Bucket(bktIdem).Get([]byte(t.IdemKey)); num != nil {
+				return get(tx.Bucket(bktTickets), num, &out)
+			}
+		}
+		seqs := tx.Bucket(bktSeq)
+		year := t.Created.Year()
+		sb, err := seqs.CreateBucketIfNotExists([]byte(prefix + "\x00" + strconv.Itoa(year)))
+		if err != nil {
+			return err
+		}
+		n, err := sb.NextSequence()
+		if err != nil {
+			return err
+		}
+		nt := t
+		nt.Number = ticketNumber(prefix, year, n)
+		num := []byte(nt.Number)
+		tickets := tx.Bucket(bktTickets)
+		if tickets.Get(num) != nil {
+			return fmt.Errorf("ticket %s already exists: %w", nt.Number, caunoi.ErrConflict)
+		}
+		if err := put(tickets, num, nt); err != nil {
+			return err
+		}
+		e := ev
+		e.Ticket, e.Seq = nt.Number, 1
+		if err := put(tx.Bucket(bktEvents), eventKey(num, 1), e); err != nil {
+			return err
+		}
+		if nt.IdemKey != "" {
+			if err := tx.Bucket(bktIdem).Put([]byte(nt.IdemKey), num); err != nil {
+				return err
+			}
+		}
+		if err := putIndexes(tx, nt); err != nil {
+			return err
+		}
+		out, created = nt, true
+		return nil
+	})
+	if err != nil {
+		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
+	}
+	return out, created, nil
+}
+
+// Ticket returns the ticket with number, or caunoi.ErrNotFound.
+func (s *Store) Ticket(ctx context.Context, number string) (caunoi.Ticket, error) {
+	var t caunoi.Ticket
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return get(tx.Bucket(bktTickets), []byte(number), &t)
+	})
+	if err != nil {
+		return caunoi.Ticket{}, fmt.Errorf("ticket %s: %w", number, err)
+	}
+	return t, nil
+}
+
+// UpdateTicket applies fn to the current ticket and stores the result and
+// the events fn returns in one transaction. The events get the ticket's
+// number and the next sequence numbers. An error from fn is returned
+// unchanged and nothing is stored.
+func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi.Ticket) ([]caunoi.Event, error)) (caunoi.Ticket, error) {
+	var (
+		out   caunoi.Ticket
+		fnErr error
+	)
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		fnErr = nil
+		tickets := tx.Bucket(bktTickets)
+		num := []byte(number)
+		raw := tickets.Get(num)
+		if raw == nil {
+			return caunoi.ErrNotFound
+		}
+		var old, cur caunoi.Ticket
+		if err := json.Unmarshal(raw, &old); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &cur); err != nil {
+			return err
+		}
+		evs, err := fn(&cur)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		cur.Number = number
+		if err := put(tickets, num, cur); err != nil {
+			return err
+		}
+		if old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created) {
+			if err := deleteIndexes(tx, old); err != nil {
+				return err
+			}
+			if err := putIndexes(tx, cur); err != nil {
+				return err
+			}
+		}
+		events := tx.Bucket(bktEvents)
+		seq := lastEventSeq(events.Cursor(), num)
+		for _, e := range evs {
+			seq++
+			e.Ticket, e.Seq = number, seq
+			if err := put(events, eventKey(num, seq), e); err != nil {
+				return err
+			}
+		}
+		out = cur
+		return nil
+	})
+	if fnErr != nil && err == fnErr {
+		return caunoi.Ticket{}, fnErr
+	}
+	if err != nil {
+		return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
+	}
+	return out, nil
+}
+
+// Events returns the ticket's timeline in order, or caunoi.ErrNotFound.
+func (s *Store) Events(ctx context.Context, number string) ([]caunoi.Event, error) {
+	var out []caunoi.Event
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		num := []byte(number)
+		if tx.Bucket(bktTickets).Get(num) == nil {
+			return caunoi.ErrNotFound
+		}
+		prefix := append(slices.Clip(num), 0)
+		c := tx.Bucket(bktEvents).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var e caunoi.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("events of ticket %s: %w", number, err)
+	}
+	return out, nil
+}
+
+// Tickets lists tickets matching f, newest first (ties by number,
+// descending). It walks the narrowest index: asker, department, or
+// creation time.
+func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ticket, error) {
+	var out []caunoi.Ticket
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var (
+			b      *bolt.Bucket
+			prefix []byte
+		)
+		switch {
+		case f.Asker != 0:
+			b, prefix = tx.Bucket(bktByAsker), int64Key(int64(f.Asker))
+		case f.Department != "":
+			b, prefix = tx.Bucket(bktByDept), []byte(f.Department+"\x00")
+		default:
+			b = tx.Bucket(bktByCreated)
+		}
+		tickets := tx.Bucket(bktTickets)
+		return scanDesc(b.Cursor(), prefix, f.CreatedAfter, f.CreatedBefore, func(number []byte) (bool, error) {
+			var t caunoi.Ticket
+			if err := get(tickets, number, &t); err != nil {
+				return false, err
+			}
+			if !matches(t, f) {
+				return true, nil
+			}
+			out = append(out, t)
+			return f.Limit <= 0 || len(out) < f.Limit, nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
+	return out, nil
+}
+
+func matches(t caunoi.Ticket, f caunoi.TicketFilter) bool {
+	if f.Department != "" && t.Department != f.Department {
+		return false
+	}
+	if f.Asker != 0 && t.Asker != f.Asker {
+		return false
+	}
+	if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, t.Status) {
+		return false
+	}
+	if !f.CreatedAfter.IsZero() && t.Created.Before(f.CreatedAfter) {
+		return false
+	}
+	if !f.CreatedBefore.IsZero() && !t.Created.Before(f.CreatedBefore) {
+		return false
+	}
+	return true
+}
+
+// scanDesc walks keys prefix+timeKey+number from the newest created before
+// before down to after, calling fn with each number until fn returns false.
+func scanDesc(c *bolt.Cursor, prefix []byte, after, before time.Time, fn func(number []byte) (bool, error)) error {
+	var k []byte
+	var start []byte
+	switch {
+	case !before.IsZero():
+		start = cat(prefix, timeKey(before))
+	default:
+		start = prefixEnd(prefix)
+	}
+	if start == nil {
+		k, _ = c.Last()
+	} else if k, _ = c.Seek(start); k == nil {
+		k, _ = c.Last()
+	} else {
+		k, _ = c.Prev()
+	}
+	for ; k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		rest := k[len(prefix):]
+		if len(rest) < 12 {
+			continue
+		}
+		if !after.IsZero() && keyTime(rest[:12]).Before(after) {
+			return nil
+		}
+		more, err := fn(rest[12:])
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix, or
+// nil if there is none (empty prefix or all 0xff).
+func prefixEnd(prefix []byte) []byte {
+	end := slices.Clone(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+func indexKeys(t caunoi.Ticket) (asker, dept, created []byte) {
+	tk, num := timeKey(t.Created), []byte(t.Number)
+	return cat(int64Key(int64(t.Asker)), tk, num),
+		cat([]byte(t.Department), []byte{0}, tk, num),
+		cat(tk, num)
+}
+
+func putIndexes(tx *bolt.Tx, t caunoi.Ticket) error {
+	a, d, c := indexKeys(t)
+	if err := tx.Bucket(bktByAsker).Put(a, nil); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bktByDept).Put(d, nil); err != nil {
+		return err
+	}
+	return tx.Bucket(bktByCreated).Put(c, nil)
+}
+
+func deleteIndexes(tx *bolt.Tx, t caunoi.Ticket) error {
+	a, d, c := indexKeys(t)
+	if err := tx.Bucket(bktByAsker).Delete(a); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bktByDept).Delete(d); err != nil {
+		return err
+	}
+	return tx.Bucket(bktByCreated).Delete(c)
+}
+
+func eventKey(number []byte, seq int) []byte {
+	k := make([]byte, len(number)+5)
+	copy(k, number)
+	binary.BigEndian.PutUint32(k[len(number)+1:], uint32(seq))
+	return k
+}
+
+// lastEventSeq returns the highest event sequence stored for number, or 0.
+func lastEventSeq(c *bolt.Cursor, number []byte) int {
+	prefix := append(slices.Clip(number), 0)
+	k, _ := c.Seek(eventKey(number, 1<<32-1))
+	if k == nil {
+		k, _ = c.Last()
+	} else if !bytes.Equal(k, eventKey(number, 1<<32-1)) {
+		k, _ = c.Prev()
+	}
+	if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+4 {
+		return 0
+	}
+	return int(binary.BigEndian.Uint32(k[len(prefix):]))
+}
