@@ -1,0 +1,215 @@
+package telegramtest
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// state is everything the server knows. It is guarded by Server.mu.
+type state struct {
+	me User
+
+	users      map[int64]*userState
+	chats      map[int64]*chatState
+	nextUserID int64
+	nextChatID int64
+
+	updates        []Update // not yet confirmed, in order
+	nextUpdateID   int64
+	allowedUpdates []string
+	pollGen        uint64
+
+	webhook    *webhookState
+	webhookGen uint64
+
+	callbacks       map[string]*callbackState
+	nextCallbackID  int64
+	callbackAnswers []CallbackAnswer
+	chatActions     []ChatAction
+
+	commands map[string][]BotCommand
+
+	files     map[string]*storedFile // by file_id
+	filePaths map[string]*storedFile // by file_path
+	nextFile  int64
+
+	outbox  map[int64][]Outgoing
+	cursors map[int64]int
+
+	requests []Request
+	faults   []*faultState
+	limits   *Limits
+	sends    sendLog
+	stats    Stats
+}
+
+func newState(me User) state {
+	return state{
+		me:           me,
+		users:        map[int64]*userState{},
+		chats:        map[int64]*chatState{},
+		nextUserID:   5000000001,
+		nextChatID:   1001000000001,
+		nextUpdateID: 700000001,
+		callbacks:    map[string]*callbackState{},
+		commands:     map[string][]BotCommand{},
+		files:        map[string]*storedFile{},
+		filePaths:    map[string]*storedFile{},
+		outbox:       map[int64][]Outgoing{},
+		cursors:      map[int64]int{},
+	}
+}
+
+type userState struct {
+	user    User
+	started bool // the user has written to the bot
+	blocked bool
+}
+
+type chatState struct {
+	chat      Chat
+	members   map[int64]bool
+	messages  []*storedMessage // index i holds message ID i+1
+	topics    map[int]*ForumTopic
+	botMember bool
+}
+
+// storedMessage is a message as kept by the server; replyTo is resolved to a
+// ReplyToMessage when the message is shown.
+type storedMessage struct {
+	msg     Message
+	replyTo int
+	deleted bool
+	byBot   bool
+}
+
+type callbackState struct {
+	query    CallbackQuery
+	answered bool
+}
+
+type webhookState struct {
+	url            string
+	secret         string
+	maxConnections int
+	allowed        []string
+	lastErrorDate  int64
+	lastErrorMsg   string
+	gen            uint64
+}
+
+// message returns the stored message id of c, or nil.
+func (c *chatState) message(id int) *storedMessage {
+	if id < 1 || id > len(c.messages) {
+		return nil
+	}
+	m := c.messages[id-1]
+	if m.deleted {
+		return nil
+	}
+	return m
+}
+
+// addMessage gives m the chat's next message ID, stores it and returns it.
+func (c *chatState) addMessage(m storedMessage) *storedMessage {
+	m.msg.MessageID = len(c.messages) + 1
+	m.msg.Chat = c.chat
+	sm := &m
+	c.messages = append(c.messages, sm)
+	return sm
+}
+
+// view is the message as the API shows it, with its reply one level deep.
+func (c *chatState) view(sm *storedMessage) Message {
+	m := cloneMessage(sm.msg)
+	if sm.replyTo != 0 {
+		if r := c.message(sm.replyTo); r != nil {
+			rm := cloneMessage(r.msg)
+			m.ReplyToMessage = &rm
+		}
+	}
+	return m
+}
+
+// cloneMessage deep-copies a message so that callers never share slices with
+// the server's state.
+func cloneMessage(m Message) Message {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return m
+	}
+	var out Message
+	if json.Unmarshal(b, &out) != nil {
+		return m
+	}
+	return out
+}
+
+// chatByUsername finds a chat by its public username.
+func (st *state) chatByUsername(name string) *chatState {
+	for _, c := range st.chats {
+		if c.chat.Username != "" && equalFold(c.chat.Username, name) {
+			return c
+		}
+	}
+	return nil
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// defaultExcluded are the update types Telegram leaves out when
+// allowed_updates is empty.
+var defaultExcluded = map[string]bool{"chat_member": true, "message_reaction": true, "message_reaction_count": true}
+
+func allowedKind(allowed []string, kind string) bool {
+	if len(allowed) == 0 {
+		return !defaultExcluded[kind]
+	}
+	for _, a := range allowed {
+		if a == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// enqueueLocked gives u the next update ID and queues it, unless the bot's
+// allowed_updates exclude its type. It reports whether u was queued.
+func (s *Server) enqueueLocked(u Update) (Update, bool) {
+	st := &s.st
+	u.UpdateID = st.nextUpdateID
+	st.nextUpdateID++
+	allowed := st.allowedUpdates
+	if st.webhook != nil {
+		allowed = st.webhook.allowed
+	}
+	if !allowedKind(allowed, u.Kind()) {
+		return u, false
+	}
+	st.updates = append(st.updates, u)
+	s.notifyLocked()
+	return u, true
+}
+
+// date is the clock as Unix seconds.
+func (s *Server) date() int64 { return s.now().Unix() }
+
+// unixTime turns a Unix date back into a time.
+func unixTime(d int64) time.Time { return time.Unix(d, 0) }
