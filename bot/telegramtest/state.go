@@ -1,9 +1,6 @@
 package telegramtest
 
-import (
-	"encoding/json"
-	"time"
-)
+import "encoding/json"
 
 // state is everything the server knows. It is guarded by Server.mu.
 type state struct {
@@ -92,7 +89,6 @@ type webhookState struct {
 	url            string
 	secret         string
 	maxConnections int
-	allowed        []string
 	lastErrorDate  int64
 	lastErrorMsg   string
 	gen            uint64
@@ -196,11 +192,7 @@ func (s *Server) enqueueLocked(u Update) (Update, bool) {
 	st := &s.st
 	u.UpdateID = st.nextUpdateID
 	st.nextUpdateID++
-	allowed := st.allowedUpdates
-	if st.webhook != nil {
-		allowed = st.webhook.allowed
-	}
-	if !allowedKind(allowed, u.Kind()) {
+	if !allowedKind(st.allowedUpdates, u.Kind()) {
 		return u, false
 	}
 	st.updates = append(st.updates, u)
@@ -210,6 +202,3 @@ func (s *Server) enqueueLocked(u Update) (Update, bool) {
 
 // date is the clock as Unix seconds.
 func (s *Server) date() int64 { return s.now().Unix() }
-
-// unixTime turns a Unix date back into a time.
-func unixTime(d int64) time.Time { return time.Unix(d, 0) }
