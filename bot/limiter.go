@@ -1,0 +1,124 @@
+package bot
+
+import (
+	"sync"
+	"time"
+)
+
+// Limits are the sending rates the bot holds itself to. Telegram allows
+// about 30 messages a second overall, one a second in a chat, and 20 a minute
+// in a group; going over earns 429 replies and, repeated, a ban.
+type Limits struct {
+	Global   float64       // messages per second, all chats together
+	PerChat  time.Duration // minimum gap between two messages to one chat
+	Group    int           // messages per GroupWin to one group chat
+	GroupWin time.Duration
+}
+
+// TelegramLimits are Telegram's documented limits.
+var TelegramLimits = Limits{Global: 30, PerChat: time.Second, Group: 20, GroupWin: time.Minute}
+
+// limiter decides when the next message to a chat may go: a minimum gap
+// per chat, a sliding window per group, and a global grid of send slots
+// 1/Global seconds apart. A slot on the grid is taken once, so any one-second
+// window holds at most Global sends even when reservations are made out of
+// order (a chat held by its own gap books a later slot while other chats
+// take the earlier ones). Safe for concurrent use.
+type limiter struct {
+	mu    sync.Mutex
+	lim   Limits
+	unit  time.Duration  // grid step
+	slots map[int64]bool // taken grid indexes
+	chats map[int64]*chatRate
+}
+
+type chatRate struct {
+	next   time.Time   // earliest time of the next message
+	window []time.Time // recent sends, for groups
+}
+
+func newLimiter(l Limits) *limiter {
+	lm := &limiter{lim: l, slots: make(map[int64]bool), chats: make(map[int64]*chatRate)}
+	if l.Global > 0 {
+		lm.unit = time.Duration(float64(time.Second) / l.Global)
+	}
+	return lm
+}
+
+// reserve books a slot for one message to chat at or after now, and returns
+// when it may be sent. isGroup applies the group window.
+func (l *limiter) reserve(chat int64, isGroup bool, now time.Time) time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.chats[chat]
+	if c == nil {
+		c = &chatRate{}
+		l.chats[chat] = c
+	}
+	at := now
+	if c.next.After(at) {
+		at = c.next
+	}
+	if isGroup && l.lim.Group > 0 {
+		cut := at.Add(-l.lim.GroupWin)
+		for len(c.window) > 0 && !c.window[0].After(cut) {
+			c.window = c.window[1:]
+		}
+		if len(c.window) >= l.lim.Group {
+			if t := c.window[len(c.window)-l.lim.Group].Add(l.lim.GroupWin); t.After(at) {
+				at = t
+			}
+		}
+	}
+	at = l.takeGlobal(at)
+	c.next = at.Add(l.lim.PerChat)
+	if isGroup {
+		c.window = append(c.window, at)
+	}
+	return at
+}
+
+// takeGlobal books the first free grid slot at or after at.
+func (l *limiter) takeGlobal(at time.Time) time.Time {
+	if l.unit <= 0 {
+		return at
+	}
+	u := int64(l.unit)
+	idx := (at.UnixNano() + u - 1) / u
+	for l.slots[idx] {
+		idx++
+	}
+	l.slots[idx] = true
+	return time.Unix(0, idx*u)
+}
+
+// hold pushes chat's next slot to at least until, after a 429.
+func (l *limiter) hold(chat int64, until time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.chats[chat]
+	if c == nil {
+		c = &chatRate{}
+		l.chats[chat] = c
+	}
+	if until.After(c.next) {
+		c.next = until
+	}
+}
+
+// forget drops state of chats idle since before, so the map stays small.
+func (l *limiter) forget(before time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cut := before.UnixNano() / max(1, int64(l.unit))
+	for idx := range l.slots {
+		if idx < cut {
+			delete(l.slots, idx)
+		}
+	}
+	for id, c := range l.chats {
+		if c.next.Before(before) && (len(c.window) == 0 || c.window[len(c.window)-1].Before(before)) {
+			delete(l.chats, id)
+		}
+	}
+}

@@ -1,0 +1,323 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/caunoi/caunoi"
+)
+
+// blockedHold is how long a message to someone who blocked the bot waits
+// before another attempt, unless they write again first.
+const blockedHold = 7 * 24 * time.Hour
+
+// sender delivers the outbox. Each chat's messages go in order, one at a
+// time; chats take turns, so a backlog drains fairly; the limiter keeps the
+// bot inside Telegram's rates. On 429 it waits retry_after; on a server
+// error or a timeout it retries with backoff; when a person has blocked the
+// bot it holds their messages until they write again.
+type sender struct {
+	api     *tgbot.Bot
+	store   caunoi.Store
+	lim     *limiter
+	log     *slog.Logger
+	now     func() time.Time
+	workers int
+	metrics *Metrics
+
+	wake chan struct{}
+
+	mu       sync.Mutex
+	inflight map[string]bool // outbox keys being sent
+	busy     map[int64]bool  // chats with a message being sent
+}
+
+func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, now func() time.Time, m *Metrics) *sender {
+	return &sender{
+		api: api, store: st, lim: newLimiter(lim), log: log, now: now, workers: 16, metrics: m,
+		wake:     make(chan struct{}, 1),
+		inflight: make(map[string]bool),
+		busy:     make(map[int64]bool),
+	}
+}
+
+// poke tells the sender that new messages are due.
+func (s *sender) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run delivers until ctx is done. It returns only ctx's error.
+func (s *sender) run(ctx context.Context) error {
+	sem := make(chan struct{}, s.workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	lastForget := s.now()
+	for {
+		due, err := s.store.Due(ctx, s.now(), 2048)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("read outbox", "err", err)
+		}
+		for _, m := range s.heads(due) {
+			s.mu.Lock()
+			s.inflight[m.Key] = true
+			s.busy[m.Chat] = true
+			s.mu.Unlock()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			wg.Add(1)
+			go func(m caunoi.OutMessage) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				s.deliver(ctx, m)
+				s.mu.Lock()
+				delete(s.inflight, m.Key)
+				delete(s.busy, m.Chat)
+				s.mu.Unlock()
+				s.poke()
+			}(m)
+		}
+		if now := s.now(); now.Sub(lastForget) > time.Minute {
+			s.lim.forget(now.Add(-time.Minute))
+			lastForget = now
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// heads picks the first due message of each chat that is not busy, in the
+// order the outbox returned them.
+func (s *sender) heads(due []caunoi.OutMessage) []caunoi.OutMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := make(map[int64]bool)
+	var out []caunoi.OutMessage
+	for _, m := range due {
+		if seen[m.Chat] {
+			continue
+		}
+		seen[m.Chat] = true
+		if s.busy[m.Chat] || s.inflight[m.Key] {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// deliver sends one message, waiting for its slot, and records the outcome
+// in the outbox.
+func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
+	o, err := unmarshalOutgoing(m.Payload)
+	if err != nil {
+		s.log.Error("drop unreadable outbox message", "key", m.Key, "err", err)
+		s.finish(ctx, m.Key)
+		return
+	}
+	at := s.lim.reserve(o.Chat, o.Group, s.now())
+	if d := at.Sub(s.now()); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+	msgID, err := s.send(ctx, o)
+	s.metrics.sent(err)
+	switch {
+	case err == nil:
+		if o.Bind != "" && msgID != 0 {
+			if _, err := s.store.SetNX(ctx, msgKey(o.Chat, msgID), []byte(o.Bind), 0); err != nil {
+				s.log.Error("bind message to ticket", "chat_id", o.Chat, "ticket_id", o.Bind, "err", err)
+			}
+		}
+		s.finish(ctx, m.Key)
+	case ctx.Err() != nil:
+		// Shutting down: the message stays in the outbox for the next run.
+	default:
+		s.failed(ctx, m, o, err)
+	}
+}
+
+func (s *sender) finish(ctx context.Context, key string) {
+	if err := s.store.Sent(ctx, key); err != nil && ctx.Err() == nil {
+		s.log.Error("mark outbox message sent", "key", key, "err", err)
+	}
+}
+
+// failed decides what a failed send means.
+func (s *sender) failed(ctx context.Context, m caunoi.OutMessage, o outgoing, err error) {
+	var tooMany *tgbot.TooManyRequestsError
+	now := s.now()
+	var retryAt time.Time
+	switch {
+	case errors.As(err, &tooMany):
+		wait := time.Duration(max(1, tooMany.RetryAfter)) * time.Second
+		s.lim.hold(o.Chat, now.Add(wait))
+		s.metrics.throttled()
+		retryAt = now.Add(wait)
+		s.log.Warn("telegram asked to slow down", "chat_id", o.Chat, "retry_after", tooMany.RetryAfter)
+	case errors.Is(err, tgbot.ErrorForbidden):
+		retryAt = now.Add(blockedHold)
+		s.log.Info("recipient unreachable; holding message until they write", "chat_id", o.Chat)
+	case errors.Is(err, tgbot.ErrorBadRequest):
+		if strings.Contains(err.Error(), "message is not modified") {
+			s.finish(ctx, m.Key)
+			return
+		}
+		// Telegram will refuse this message every time: keep the record in
+		// the log and move on rather than block the chat behind it.
+		s.log.Error("telegram refused message; dropped", "chat_id", o.Chat, "kind", string(o.Kind), "err", err)
+		s.finish(ctx, m.Key)
+		return
+	default:
+		backoff := time.Duration(1<<min(m.Attempts, 6)) * time.Second
+		retryAt = now.Add(backoff)
+		s.metrics.retried()
+		s.log.Warn("send failed; will retry", "chat_id", o.Chat, "attempt", m.Attempts+1, "retry_in", backoff.String(), "err", err)
+	}
+	if err := s.store.Retry(ctx, m.Key, retryAt); err != nil && ctx.Err() == nil {
+		s.log.Error("reschedule outbox message", "key", m.Key, "err", err)
+	}
+}
+
+// send performs one outgoing item and returns the id of the message it
+// created, if any.
+func (s *sender) send(ctx context.Context, o outgoing) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	thread := o.Thread
+	if o.Topic != "" {
+		t, err := s.topic(ctx, o)
+		if err != nil {
+			return 0, err
+		}
+		thread = t
+	}
+	var markup models.ReplyMarkup
+	if len(o.Keyboard) > 0 {
+		markup = keyboardMarkup(o.Keyboard)
+	}
+	var reply *models.ReplyParameters
+	if o.ReplyTo != 0 {
+		reply = &models.ReplyParameters{MessageID: o.ReplyTo, AllowSendingWithoutReply: true}
+	}
+	switch o.Kind {
+	case outText:
+		no := true
+		msg, err := s.api.SendMessage(ctx, &tgbot.SendMessageParams{
+			ChatID: o.Chat, MessageThreadID: thread, Text: o.Text, ParseMode: models.ParseModeHTML,
+			ReplyMarkup: markup, ReplyParameters: reply,
+			LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: &no},
+		})
+		if err != nil {
+			return 0, err
+		}
+		return msg.ID, nil
+	case outPhoto:
+		msg, err := s.api.SendPhoto(ctx, &tgbot.SendPhotoParams{
+			ChatID: o.Chat, MessageThreadID: thread, Photo: &models.InputFileString{Data: o.File},
+			Caption: o.Text, ParseMode: models.ParseModeHTML, ReplyMarkup: markup, ReplyParameters: reply,
+		})
+		if err != nil {
+			return 0, err
+		}
+		return msg.ID, nil
+	case outDocument:
+		msg, err := s.api.SendDocument(ctx, &tgbot.SendDocumentParams{
+			ChatID: o.Chat, MessageThreadID: thread, Document: &models.InputFileString{Data: o.File},
+			Caption: o.Text, ParseMode: models.ParseModeHTML, ReplyMarkup: markup, ReplyParameters: reply,
+		})
+		if err != nil {
+			return 0, err
+		}
+		return msg.ID, nil
+	case outEdit:
+		_, err := s.api.EditMessageText(ctx, &tgbot.EditMessageTextParams{
+			ChatID: o.Chat, MessageID: o.Message, Text: o.Text, ParseMode: models.ParseModeHTML, ReplyMarkup: markup,
+		})
+		return 0, err
+	case outMarkup:
+		if markup == nil {
+			markup = models.InlineKeyboardMarkup{InlineKeyboard: [][]models.InlineKeyboardButton{}}
+		}
+		_, err := s.api.EditMessageReplyMarkup(ctx, &tgbot.EditMessageReplyMarkupParams{
+			ChatID: o.Chat, MessageID: o.Message, ReplyMarkup: markup,
+		})
+		return 0, err
+	}
+	return 0, fmt.Errorf("%w, unknown outgoing kind %q", tgbot.ErrorBadRequest, o.Kind)
+}
+
+// topic returns the forum topic for o.TopicKey, creating it once.
+func (s *sender) topic(ctx context.Context, o outgoing) (int, error) {
+	key := "topic:" + o.TopicKey
+	if v, err := s.store.Value(ctx, key); err == nil {
+		id, _ := strconv.Atoi(string(v))
+		return id, nil
+	} else if !errors.Is(err, caunoi.ErrNotFound) {
+		return 0, err
+	}
+	t, err := s.api.CreateForumTopic(ctx, &tgbot.CreateForumTopicParams{ChatID: o.Chat, Name: truncateRunes(o.Topic, 128)})
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.store.SetNX(ctx, key, []byte(strconv.Itoa(t.MessageThreadID)), 0); err != nil {
+		return 0, err
+	}
+	if _, err := s.store.SetNX(ctx, threadKey(o.Chat, t.MessageThreadID), []byte(o.Bind), 0); err != nil {
+		return 0, err
+	}
+	return t.MessageThreadID, nil
+}
+
+func keyboardMarkup(kb [][]button) models.InlineKeyboardMarkup {
+	rows := make([][]models.InlineKeyboardButton, 0, len(kb))
+	for _, r := range kb {
+		row := make([]models.InlineKeyboardButton, 0, len(r))
+		for _, b := range r {
+			row = append(row, models.InlineKeyboardButton{Text: b.Text, CallbackData: b.Data})
+		}
+		rows = append(rows, row)
+	}
+	return models.InlineKeyboardMarkup{InlineKeyboard: rows}
+}
+
+// msgKey and threadKey name the KV records that route replies to tickets.
+func msgKey(chat int64, msg int) string {
+	return "msg:" + strconv.FormatInt(chat, 10) + ":" + strconv.Itoa(msg)
+}
+func threadKey(chat int64, th int) string {
+	return "thread:" + strconv.FormatInt(chat, 10) + ":" + strconv.Itoa(th)
+}
+
+func truncateRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
