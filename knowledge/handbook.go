@@ -375,12 +375,16 @@ func (l *handbookLoader) parseEntry(file string, src []byte) (parsedEntry, bool)
 	if !ok {
 		return pe, false
 	}
+	notText := map[string]bool{}
 	for _, kv := range fields {
 		if _, dup := pe.keyLines[kv.key]; dup {
 			l.errorf(file, kv.line, "khóa %q bị lặp", kv.key)
 			continue
 		}
 		pe.keyLines[kv.key] = kv.line
+		if _, scalar := yamlText(kv.value); !scalar {
+			notText[kv.key] = true
+		}
 		switch kv.key {
 		case "id":
 			e.ID = l.yamlString(file, kv)
@@ -418,14 +422,14 @@ func (l *handbookLoader) parseEntry(file string, src []byte) (parsedEntry, bool)
 	} else if e.ID == "" {
 		l.errorf(file, pe.keyLine("id"), "\"id\" đang trống; bỏ dòng này để dùng đường dẫn tệp làm id")
 	}
-	if e.Title == "" {
+	if e.Title == "" && !notText["title"] {
 		if n, ok := pe.keyLines["title"]; ok {
 			l.errorf(file, n, "\"title\" đang trống")
 		} else {
 			l.errorf(file, 1, "thiếu \"title\"")
 		}
 	}
-	if e.Department == "" {
+	if e.Department == "" && !notText["department"] {
 		if n, ok := pe.keyLines["department"]; ok {
 			l.errorf(file, n, "\"department\" đang trống")
 		} else {
@@ -478,6 +482,9 @@ func (l *handbookLoader) parseYAML(file string, src []byte, firstLine int) (body
 			if tk := ye.GetToken(); tk != nil && tk.Position != nil && tk.Position.Line > 0 {
 				line = firstLine - 1 + tk.Position.Line
 			}
+		}
+		if strings.Contains(msg, "mapping value is not allowed") {
+			msg += "; nếu giá trị có dấu \": \" hãy đặt cả giá trị trong ngoặc kép"
 		}
 		l.errorf(file, line, "YAML sai cú pháp: %s", msg)
 		return nil, false
