@@ -1,0 +1,122 @@
+package boltstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/boltstore"
+	"github.com/caunoi/caunoi/store/storetest"
+)
+
+// MustOpen opens a store in a new file under tb's temporary directory and
+// closes it when tb ends.
+func MustOpen(tb testing.TB) *boltstore.Store {
+	tb.Helper()
+	s, err := boltstore.Open(filepath.Join(tb.TempDir(), "caunoi.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return s
+}
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(tb testing.TB) caunoi.Store { return MustOpen(tb) })
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(tb testing.TB) caunoi.Store { return MustOpen(tb) })
+}
+
+func TestOpenFileMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "data", "caunoi.db")
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o600 {
+		t.Errorf("file mode %v, want 0600", got)
+	}
+}
+
+func TestOpenLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "caunoi.db")
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = boltstore.Open(path, boltstore.WithLockTimeout(50*time.Millisecond))
+	if !errors.Is(err, boltstore.ErrLocked) {
+		t.Fatalf("second Open: got error %v, want %v", err, boltstore.ErrLocked)
+	}
+}
+
+// TestReopen writes one of everything, closes the file, opens it again and
+// reads everything back.
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "caunoi.db")
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := storetest.WriteSample(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	storetest.CheckSample(t, s, w)
+
+	// Sequences continue where they stopped.
+	tk, _, err := s.CreateTicket(ctx, "TP", caunoi.Ticket{Department: "tu-phap", Created: w.Tickets[0].Created}, caunoi.Event{Kind: caunoi.EventCreated})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.Number == w.Tickets[0].Number || tk.Number <= w.Tickets[len(w.Tickets)-1].Number {
+		t.Errorf("ticket after reopen numbered %s, want after %s", tk.Number, w.Tickets[len(w.Tickets)-1].Number)
+	}
+}
+
+func TestBackup(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	w := storetest.WriteSample(t, s)
+	var buf bytes.Buffer
+	n, err := s.Backup(ctx, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(buf.Len()) || n == 0 {
+		t.Fatalf("Backup reported %d bytes, wrote %d", n, buf.Len())
+	}
+	path := filepath.Join(t.TempDir(), "restored.db")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	restored, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close()
+	storetest.CheckSample(t, restored, w)
+}

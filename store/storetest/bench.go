@@ -1,0 +1,135 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caunoi/caunoi"
+)
+
+// BenchClients is how many goroutines Bench runs at once.
+const BenchClients = 32
+
+// Bench measures the ticket operations that staff and officials cause most,
+// each with BenchClients concurrent callers:
+//
+//   - create: CreateTicket with a fresh idempotency key;
+//   - claim: UpdateTicket claiming a new ticket (one ticket per operation);
+//   - reply: UpdateTicket appending a reply to one of 256 busy tickets.
+//
+// Besides ns/op it reports throughput (ops/s) and the 99th percentile
+// latency of one call (p99-ms).
+func Bench(b *testing.B, open func(tb testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	b.Run("create", func(b *testing.B) {
+		s := open(b)
+		measure(b, func(i int) error {
+			tk := sampleTicket("tu-phap", caunoi.UserID(i%5000+1), suiteEpoch.Add(time.Duration(i)*time.Millisecond))
+			tk.IdemKey = fmt.Sprintf("bench:%d", i)
+			_, _, err := s.CreateTicket(ctx, "TP", tk, createdEvent(tk.Asker, tk.Created))
+			return err
+		})
+	})
+	b.Run("claim", func(b *testing.B) {
+		s := open(b)
+		numbers := createMany(b, s, b.N)
+		measure(b, func(i int) error {
+			_, err := s.UpdateTicket(ctx, numbers[i], claimFn(caunoi.UserID(100+i%50), suiteEpoch.Add(time.Hour)))
+			return err
+		})
+	})
+	b.Run("reply", func(b *testing.B) {
+		s := open(b)
+		numbers := createMany(b, s, 256)
+		measure(b, func(i int) error {
+			at := suiteEpoch.Add(time.Hour + time.Duration(i)*time.Millisecond)
+			_, err := s.UpdateTicket(ctx, numbers[i%len(numbers)], func(cur *caunoi.Ticket) ([]caunoi.Event, error) {
+				from := cur.Status
+				cur.Status, cur.Updated = caunoi.StatusAnswered, at
+				if cur.FirstResponse.IsZero() {
+					cur.FirstResponse = at
+				}
+				return []caunoi.Event{{Kind: caunoi.EventReplied, Actor: 10, At: at, Text: "Hồ sơ nộp tại bộ phận một cửa của UBND xã.", From: from, To: caunoi.StatusAnswered}}, nil
+			})
+			return err
+		})
+	})
+}
+
+// createMany creates n tickets with BenchClients goroutines, outside the
+// timer, and returns their numbers.
+func createMany(b *testing.B, s caunoi.Store, n int) []string {
+	b.Helper()
+	numbers := make([]string, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, BenchClients)
+	for range BenchClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				tk, _, err := s.CreateTicket(context.Background(), "TP", sampleTicket("tu-phap", 30, suiteEpoch), createdEvent(30, suiteEpoch))
+				if err != nil {
+					errs <- err
+					return
+				}
+				numbers[i] = tk.Number
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatalf("create tickets: %v", err)
+	}
+	return numbers
+}
+
+// measure runs op b.N times on BenchClients goroutines, giving each call a
+// distinct index in [0, b.N), and reports ops/s and p99-ms.
+func measure(b *testing.B, op func(i int) error) {
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((BenchClients + procs - 1) / procs)
+	var (
+		next      atomic.Int64
+		mu        sync.Mutex
+		latencies = make([]time.Duration, 0, b.N)
+	)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		local := make([]time.Duration, 0, 256)
+		for pb.Next() {
+			i := int(next.Add(1) - 1)
+			t0 := time.Now()
+			if err := op(i); err != nil {
+				b.Error(err)
+				break
+			}
+			local = append(local, time.Since(t0))
+		}
+		mu.Lock()
+		latencies = append(latencies, local...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if len(latencies) == 0 {
+		return
+	}
+	slices.Sort(latencies)
+	p99 := latencies[(len(latencies)*99+99)/100-1] // nearest rank
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+}

@@ -1,0 +1,200 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/caunoi/caunoi"
+)
+
+func testQuestions(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+
+	_, err := s.Question(ctx, "Q404")
+	checkErr(t, "Question(missing)", err, caunoi.ErrNotFound)
+	_, err = s.UpdateQuestion(ctx, "Q404", func(*caunoi.QuestionRecord) error { return nil })
+	checkErr(t, "UpdateQuestion(missing)", err, caunoi.ErrNotFound)
+
+	at := func(m int) time.Time { return suiteEpoch.Add(time.Duration(m) * time.Minute) }
+	texts := []string{"lam giay khai sinh can giay to gi", "Thủ tục cấp GCN QSDĐ lần đầu", "chứng thực bản sao ở đâu", "đăng ký kết hôn có yếu tố nước ngoài"}
+	minutes := []int{30, 0, 90, 60} // logged out of time order
+	var logged []caunoi.QuestionRecord
+	for i, text := range texts {
+		q := caunoi.QuestionRecord{
+			Asker: 30, Commune: "26734", Text: text, Confidence: caunoi.Confidence(i % 2),
+			Top:     []caunoi.Candidate{{PassageID: fmt.Sprintf("p%d", i), EntryID: "ho-tich/dang-ky-khai-sinh", Title: "Đăng ký khai sinh", Score: 1.5}},
+			Version: "v1", At: at(minutes[i]),
+		}
+		got, err := s.LogQuestion(ctx, q)
+		if err != nil {
+			t.Fatalf("LogQuestion: %v", err)
+		}
+		if got.ID == "" {
+			t.Fatal("LogQuestion returned an empty ID")
+		}
+		q.ID = got.ID
+		checkEqual(t, "LogQuestion result", got, q)
+		logged = append(logged, got)
+	}
+	ids := map[string]bool{}
+	for _, q := range logged {
+		if ids[q.ID] {
+			t.Errorf("question ID %q given twice", q.ID)
+		}
+		ids[q.ID] = true
+		got, err := s.Question(ctx, q.ID)
+		if err != nil {
+			t.Fatalf("Question(%s): %v", q.ID, err)
+		}
+		checkEqual(t, "Question("+q.ID+")", got, q)
+	}
+	own, err := s.LogQuestion(ctx, caunoi.QuestionRecord{ID: "tu-dat", Asker: 31, Text: "hỏi thử", At: at(45)})
+	if err != nil || own.ID != "tu-dat" {
+		t.Fatalf("LogQuestion(with ID) = %q, %v; want the given ID", own.ID, err)
+	}
+
+	yes := true
+	got, err := s.UpdateQuestion(ctx, logged[0].ID, func(q *caunoi.QuestionRecord) error {
+		q.Helpful = &yes
+		q.Escalated = "TP-2025-000001"
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateQuestion: %v", err)
+	}
+	want := logged[0]
+	want.Helpful, want.Escalated = &yes, "TP-2025-000001"
+	checkEqual(t, "UpdateQuestion result", got, want)
+	stored, err := s.Question(ctx, want.ID)
+	if err != nil {
+		t.Fatalf("Question: %v", err)
+	}
+	checkEqual(t, "Question after update", stored, want)
+	logged[0] = want
+
+	_, err = s.UpdateQuestion(ctx, logged[1].ID, func(q *caunoi.QuestionRecord) error {
+		q.Escalated = "bị từ chối"
+		return errRefused
+	})
+	if err != errRefused {
+		t.Errorf("UpdateQuestion: got error %v, want the callback's error unchanged", err)
+	}
+	stored, _ = s.Question(ctx, logged[1].ID)
+	checkEqual(t, "Question after failed update", stored, logged[1])
+
+	window := func(from, to int) []string {
+		t.Helper()
+		list, err := s.Questions(ctx, at(from), at(to))
+		if err != nil {
+			t.Fatalf("Questions: %v", err)
+		}
+		out := []string{}
+		for _, q := range list {
+			out = append(out, q.Text)
+		}
+		return out
+	}
+	checkEqual(t, "Questions[0, 120)", window(0, 120), []string{texts[1], texts[0], "hỏi thử", texts[3], texts[2]})
+	checkEqual(t, "Questions[30, 90)", window(30, 90), []string{texts[0], "hỏi thử", texts[3]})
+	checkEqual(t, "Questions[91, 200)", window(91, 200), []string{})
+
+	// Moving a record in time moves it in the listing.
+	if _, err := s.UpdateQuestion(ctx, logged[2].ID, func(q *caunoi.QuestionRecord) error {
+		q.At = at(10)
+		return nil
+	}); err != nil {
+		t.Fatalf("UpdateQuestion(At): %v", err)
+	}
+	checkEqual(t, "Questions[0, 31) after moving", window(0, 31), []string{texts[1], texts[2], texts[0]})
+	checkEqual(t, "Questions[60, 120) after moving", window(60, 120), []string{texts[3]})
+}
+
+func journalEntry(id int64, chat int64, at time.Time) caunoi.JournalEntry {
+	return caunoi.JournalEntry{ID: id, Chat: chat, Payload: fmt.Appendf(nil, `{"update_id":%d,"message":{"text":"xin chào"}}`, id), Received: at}
+}
+
+func journalIDs(t testing.TB, s caunoi.Store, limit int) []int64 {
+	t.Helper()
+	list, err := s.Pending(context.Background(), limit)
+	if err != nil {
+		t.Fatalf("Pending: %v", err)
+	}
+	out := []int64{}
+	for _, e := range list {
+		out = append(out, e.ID)
+	}
+	return out
+}
+
+func testJournal(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	checkEqual(t, "Pending(empty)", journalIDs(t, s, 10), []int64{})
+
+	entries := []caunoi.JournalEntry{journalEntry(5005, 1, suiteEpoch), journalEntry(5003, 2, suiteEpoch), journalEntry(5009, 1, suiteEpoch.Add(time.Second))}
+	for _, e := range entries {
+		added, err := s.Append(ctx, e)
+		if err != nil || !added {
+			t.Fatalf("Append(%d) = %v, %v; want added", e.ID, added, err)
+		}
+	}
+	added, err := s.Append(ctx, journalEntry(5005, 1, suiteEpoch.Add(time.Minute)))
+	if err != nil || added {
+		t.Errorf("Append(duplicate pending) = %v, %v; want not added", added, err)
+	}
+	list, err := s.Pending(ctx, 10)
+	if err != nil {
+		t.Fatalf("Pending: %v", err)
+	}
+	checkEqual(t, "Pending entries", list, []caunoi.JournalEntry{entries[1], entries[0], entries[2]})
+	checkEqual(t, "Pending(2)", journalIDs(t, s, 2), []int64{5003, 5005})
+
+	if err := s.Done(ctx, 5003); err != nil {
+		t.Fatalf("Done: %v", err)
+	}
+	checkEqual(t, "Pending after Done", journalIDs(t, s, 10), []int64{5005, 5009})
+	added, err = s.Append(ctx, journalEntry(5003, 2, suiteEpoch.Add(time.Minute)))
+	if err != nil || added {
+		t.Errorf("Append(done) = %v, %v; want not added", added, err)
+	}
+	if err := s.Done(ctx, 5003); err != nil {
+		t.Errorf("Done(again): %v", err)
+	}
+	checkErr(t, "Done(unknown)", s.Done(ctx, 4242), caunoi.ErrNotFound)
+	checkEqual(t, "Pending at the end", journalIDs(t, s, 0), []int64{5005, 5009})
+}
+
+func testJournalPrune(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	old := journalEntry(1, 1, suiteEpoch.Add(-48*time.Hour))
+	recent := journalEntry(2, 1, suiteEpoch.Add(-time.Hour))
+	waiting := journalEntry(3, 1, suiteEpoch.Add(-72*time.Hour))
+	for _, e := range []caunoi.JournalEntry{old, recent, waiting} {
+		if _, err := s.Append(ctx, e); err != nil {
+			t.Fatalf("Append: %v", err)
+		}
+	}
+	for _, id := range []int64{1, 2} {
+		if err := s.Done(ctx, id); err != nil {
+			t.Fatalf("Done(%d): %v", id, err)
+		}
+	}
+	if err := s.Prune(ctx, suiteEpoch.Add(-24*time.Hour)); err != nil {
+		t.Fatalf("Prune: %v", err)
+	}
+	// The old done entry is forgotten, so the same ID is new again.
+	added, err := s.Append(ctx, old)
+	if err != nil || !added {
+		t.Errorf("Append(pruned) = %v, %v; want added", added, err)
+	}
+	added, err = s.Append(ctx, recent)
+	if err != nil || added {
+		t.Errorf("Append(recent done) = %v, %v; want still remembered", added, err)
+	}
+	// Pending entries are never pruned, however old.
+	checkEqual(t, "Pending after Prune", journalIDs(t, s, 10), []int64{1, 3})
+}
