@@ -68,3 +68,20 @@ type Invite struct {
 	UsedBy     UserID // zero while unused
 	UsedAt     time.Time
 }
+
+// Label returns the role in plain Vietnamese, for people to read.
+func (r Role) Label() string {
+	switch r {
+	case RoleOfficial:
+		return "cán bộ xã, phường"
+	case RoleStaff:
+		return "cán bộ sở"
+	case RoleLead:
+		return "lãnh đạo sở"
+	case RoleEditor:
+		return "biên tập sổ tay"
+	case RoleAdmin:
+		return "quản trị"
+	}
+	return string(r)
+}

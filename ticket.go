@@ -121,3 +121,57 @@ type TicketFilter struct {
 	CreatedBefore time.Time
 	Limit         int
 }
+
+// Label returns the status in plain Vietnamese, for people to read.
+func (s Status) Label() string {
+	switch s {
+	case StatusNew:
+		return "mới"
+	case StatusClaimed:
+		return "đang xử lý"
+	case StatusWaitingOfficial:
+		return "chờ cán bộ xã bổ sung"
+	case StatusAnswered:
+		return "đã trả lời, chờ xác nhận"
+	case StatusResolved:
+		return "đã giải quyết"
+	case StatusReopened:
+		return "mở lại"
+	case StatusTransferred:
+		return "đã chuyển sở"
+	case StatusClosed:
+		return "đã đóng"
+	}
+	return string(s)
+}
+
+// Label returns the event kind in plain Vietnamese, for timelines.
+func (k EventKind) Label() string {
+	switch k {
+	case EventCreated:
+		return "gửi câu hỏi"
+	case EventClaimed:
+		return "nhận xử lý"
+	case EventReplied:
+		return "trả lời"
+	case EventInfoAsked:
+		return "đề nghị bổ sung thông tin"
+	case EventFollowUp:
+		return "bổ sung thông tin"
+	case EventTransferred:
+		return "chuyển sở"
+	case EventResolved:
+		return "đề nghị xác nhận đã giải quyết"
+	case EventConfirmed:
+		return "xác nhận đã giải quyết"
+	case EventReopened:
+		return "mở lại"
+	case EventClosed:
+		return "đóng phiếu"
+	case EventRated:
+		return "đánh giá"
+	case EventReminded:
+		return "nhắc hạn"
+	}
+	return string(k)
+}
