@@ -1,6 +1,10 @@
 package bot
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/caunoi/caunoi"
+)
 
 // Metrics counts what the bot does. The zero value is ready; a nil *Metrics
 // counts nothing. Safe for concurrent use. cmd exports the counters.
@@ -49,5 +53,17 @@ func (m *Metrics) handled() {
 func (m *Metrics) panicked() {
 	if m != nil {
 		m.Panics.Add(1)
+	}
+}
+
+func (m *Metrics) answered(c caunoi.Confidence) {
+	if m != nil && int(c) >= 0 && int(c) < len(m.Answers) {
+		m.Answers[c].Add(1)
+	}
+}
+
+func (m *Metrics) escalated() {
+	if m != nil {
+		m.Escalations.Add(1)
 	}
 }

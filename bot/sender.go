@@ -281,6 +281,9 @@ func (s *sender) topic(ctx context.Context, o outgoing) (int, error) {
 	} else if !errors.Is(err, caunoi.ErrNotFound) {
 		return 0, err
 	}
+	if o.Topic == "" {
+		return 0, nil // no topic for this ticket: post in the general thread
+	}
 	t, err := s.api.CreateForumTopic(ctx, &tgbot.CreateForumTopicParams{ChatID: o.Chat, Name: truncateRunes(o.Topic, 128)})
 	if err != nil {
 		return 0, err

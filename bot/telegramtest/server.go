@@ -77,6 +77,8 @@ type Server struct {
 	closing  sync.Once
 	wg       sync.WaitGroup
 
+	methods map[string]methodFunc
+
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change of state
 	st      state
@@ -132,6 +134,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		st:       newState(User{ID: botID, IsBot: true, FirstName: cfg.firstName, Username: cfg.username}),
 	}
 	s.st.limits = cfg.limits
+	s.methods = s.handlers()
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.wg.Add(2)
 	go func() {
@@ -340,7 +343,7 @@ func (s *Server) serveMethod(w http.ResponseWriter, r *http.Request, token, meth
 		writeError(w, aerr)
 		return aerr.Code
 	}
-	handler := s.handlers()[spec.Name]
+	handler := s.methods[spec.Name]
 	if handler == nil {
 		writeError(w, errNotFound)
 		return errNotFound.Code

@@ -15,6 +15,7 @@ type state struct {
 	nextUpdateID   int64
 	allowedUpdates []string
 	pollGen        uint64
+	polling        int // getUpdates calls waiting
 
 	webhook    *webhookState
 	webhookGen uint64

@@ -79,6 +79,13 @@ func (s *Server) getUpdates(ctx context.Context, a args) (result, *apiError) {
 	gen := s.st.pollGen
 	s.notifyLocked()
 
+	waiting := false
+	defer func() {
+		if waiting {
+			s.st.polling--
+			s.notifyLocked()
+		}
+	}()
 	var expired <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(time.Duration(timeout) * time.Second)
@@ -97,6 +104,11 @@ func (s *Server) getUpdates(ctx context.Context, a args) (result, *apiError) {
 			out := make([]Update, n)
 			copy(out, s.st.updates[:n])
 			return result{value: out}, nil
+		}
+		if !waiting {
+			waiting = true
+			s.st.polling++
+			s.notifyLocked()
 		}
 		ch := s.changed
 		s.mu.Unlock()
@@ -192,6 +204,13 @@ func (s *Server) deleteWebhook(_ context.Context, a args) (result, *apiError) {
 
 func (s *Server) getWebhookInfo(context.Context, args) (result, *apiError) {
 	return result{value: s.WebhookInfo()}, nil
+}
+
+// Polling returns how many getUpdates calls are waiting for an update.
+func (s *Server) Polling() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.st.polling
 }
 
 // WebhookInfo returns what getWebhookInfo would.

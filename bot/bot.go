@@ -1,0 +1,229 @@
+// Package bot is the Telegram adapter of Cầu Nối: it takes updates in
+// durably, routes them to the desk, renders the desk's decisions as Telegram
+// messages, and delivers them within Telegram's limits. It is the only
+// package that imports github.com/go-telegram/bot.
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	tgbot "github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/caunoi/caunoi"
+)
+
+// Store is what the bot keeps: the desk's store, plus small values it may
+// overwrite and delete (conversation state).
+type Store interface {
+	caunoi.Store
+	// Put stores value under key, replacing any; ttl 0 means no expiry.
+	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	// Delete removes key; a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// Handbook looks passages up by id, to show one in full.
+type Handbook interface {
+	Passage(id string) (caunoi.Passage, bool)
+}
+
+// Config configures a Bot. Token, Desk, Store, Handbook and SigningKey are
+// required.
+type Config struct {
+	Token string
+	// ServerURL is the Bot API server; empty means api.telegram.org. A
+	// self-hosted Bot API server or the emulator in bot/telegramtest go here.
+	ServerURL string
+	Desk      *caunoi.Desk
+	Store     Store
+	Handbook  Handbook
+	// Groups maps a department code to its staff group's chat id.
+	Groups map[string]int64
+	// Forums lists the staff groups that are forums: each ticket gets its
+	// own topic there.
+	Forums map[int64]bool
+	// SigningKey signs callback data; at least 16 bytes, kept secret.
+	SigningKey []byte
+	// Limits are the sending rates; zero means TelegramLimits.
+	Limits Limits
+	// PollTimeout is the long-poll timeout; zero means 25 s.
+	PollTimeout time.Duration
+	// HTTPClient is used for every Bot API call; nil means a default.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Metrics    *Metrics
+	Now        func() time.Time
+}
+
+// Bot is a running Telegram adapter. Create it with New, start it with Run.
+type Bot struct {
+	cfg      Config
+	api      *tgbot.Bot
+	me       *models.User
+	desk     *caunoi.Desk
+	store    Store
+	hb       Handbook
+	log      *slog.Logger
+	now      func() time.Time
+	sign     *signer
+	groups   map[int64]string // staff group chat → department code
+	send     *sender
+	dispatch *dispatcher
+	metrics  *Metrics
+}
+
+// New checks cfg, connects to the Bot API (getMe) and returns a Bot.
+func New(ctx context.Context, cfg Config) (*Bot, error) {
+	switch {
+	case strings.TrimSpace(cfg.Token) == "":
+		return nil, errors.New("bot: token is required")
+	case cfg.Desk == nil || cfg.Store == nil || cfg.Handbook == nil:
+		return nil, errors.New("bot: desk, store and handbook are required")
+	}
+	sign, err := newSigner(cfg.SigningKey)
+	if err != nil {
+		return nil, fmt.Errorf("bot: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Limits == (Limits{}) {
+		cfg.Limits = TelegramLimits
+	}
+	if cfg.PollTimeout == 0 {
+		cfg.PollTimeout = 25 * time.Second
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: cfg.PollTimeout + 20*time.Second}
+	}
+	if cfg.ServerURL == "" {
+		cfg.ServerURL = "https://api.telegram.org"
+	}
+	cfg.ServerURL = strings.TrimRight(cfg.ServerURL, "/")
+	if cfg.Metrics == nil {
+		cfg.Metrics = &Metrics{}
+	}
+	groups := make(map[int64]string, len(cfg.Groups))
+	for dept, chat := range cfg.Groups {
+		if _, ok := cfg.Desk.Department(dept); !ok {
+			return nil, fmt.Errorf("bot: staff group for unknown department %q", dept)
+		}
+		if prev, dup := groups[chat]; dup {
+			return nil, fmt.Errorf("bot: chat %d is the staff group of both %s and %s", chat, prev, dept)
+		}
+		groups[chat] = dept
+	}
+	api, err := tgbot.New(cfg.Token,
+		tgbot.WithServerURL(cfg.ServerURL),
+		tgbot.WithHTTPClient(cfg.PollTimeout, cfg.HTTPClient),
+		tgbot.WithSkipGetMe(),
+		tgbot.WithErrorsHandler(func(err error) { cfg.Logger.Debug("telegram client", "err", err) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("bot: %w", err)
+	}
+	b := &Bot{
+		cfg: cfg, api: api, desk: cfg.Desk, store: cfg.Store, hb: cfg.Handbook, log: cfg.Logger,
+		now: cfg.Now, sign: sign, groups: groups, metrics: cfg.Metrics,
+	}
+	me, err := api.GetMe(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bot: getMe: %w", err)
+	}
+	b.me = me
+	b.send = newSender(api, cfg.Store, cfg.Limits, cfg.Logger, cfg.Now, cfg.Metrics)
+	b.dispatch = newDispatcher(cfg.Store, b.handle, cfg.Logger, cfg.Metrics)
+	return b, nil
+}
+
+// Username is the bot's Telegram username, for invite links.
+func (b *Bot) Username() string { return b.me.Username }
+
+// WebhookHandler returns the handler for webhook mode; secret must match
+// the one given to setWebhook.
+func (b *Bot) WebhookHandler(secret string) http.Handler {
+	return webhookHandler(secret, b.store, b.log, b.now, b.dispatch.poke)
+}
+
+// SetWebhook registers url with Telegram, with the secret and the update
+// types the bot handles.
+func (b *Bot) SetWebhook(ctx context.Context, url, secret string) error {
+	_, err := b.api.SetWebhook(ctx, &tgbot.SetWebhookParams{URL: url, SecretToken: secret, AllowedUpdates: AllowedUpdates})
+	if err != nil {
+		return fmt.Errorf("set webhook: %w", err)
+	}
+	return nil
+}
+
+// Run handles updates until ctx is done. With polling it fetches updates
+// itself; otherwise updates arrive through WebhookHandler. It returns after
+// in-flight handlers finish.
+func (b *Bot) Run(ctx context.Context, polling bool) error {
+	if err := b.setCommands(ctx); err != nil {
+		b.log.Warn("set bot commands", "err", err)
+	}
+	if polling {
+		if _, err := b.api.DeleteWebhook(ctx, &tgbot.DeleteWebhookParams{}); err != nil {
+			b.log.Warn("delete webhook before polling", "err", err)
+		}
+	}
+	var wg sync.WaitGroup
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				b.log.Error(name+" stopped", "err", err)
+			}
+		}()
+	}
+	run("sender", b.send.run)
+	run("dispatcher", b.dispatch.run)
+	if polling {
+		p := &poller{
+			client: b.cfg.HTTPClient, base: b.cfg.ServerURL + "/bot" + b.cfg.Token + "/",
+			journal: b.store, log: b.log, now: b.now, timeout: b.cfg.PollTimeout, onNew: b.dispatch.poke,
+		}
+		run("poller", p.run)
+	}
+	run("pruner", b.prune)
+	<-ctx.Done()
+	wg.Wait()
+	return nil
+}
+
+// prune forgets journal entries older than a week, once an hour.
+func (b *Bot) prune(ctx context.Context) error {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := b.store.Prune(ctx, b.now().Add(-7*24*time.Hour)); err != nil && ctx.Err() == nil {
+			b.log.Error("prune journal", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (b *Bot) setCommands(ctx context.Context) error {
+	cmds := make([]models.BotCommand, 0, len(menuCommands))
+	for _, c := range menuCommands {
+		cmds = append(cmds, models.BotCommand{Command: c.Name, Description: c.Description})
+	}
+	_, err := b.api.SetMyCommands(ctx, &tgbot.SetMyCommandsParams{Commands: cmds})
+	return err
+}
