@@ -11,6 +11,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/caunoi/caunoi"
@@ -56,11 +58,14 @@ var allBuckets = [][]byte{
 type Store struct {
 	db  *bolt.DB
 	now func() time.Time
+
+	mu         sync.Mutex
+	queue      []call // updates waiting for the next group commit
+	committing bool   // a commit goroutine is running
 }
 
 type options struct {
 	lockTimeout time.Duration
-	batchDelay  time.Duration
 	now         func() time.Time
 }
 
@@ -70,10 +75,6 @@ type Option func(*options)
 // WithLockTimeout sets how long Open waits for another process to release
 // the file (default 5 s).
 func WithLockTimeout(d time.Duration) Option { return func(o *options) { o.lockTimeout = d } }
-
-// WithBatchDelay sets how long a write waits to be committed together with
-// concurrent writes (default 1 ms). Every commit is synced to disk.
-func WithBatchDelay(d time.Duration) Option { return func(o *options) { o.batchDelay = d } }
 
 // WithClock sets the clock used for lease and key expiry (default time.Now).
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
@@ -85,7 +86,7 @@ var ErrLocked = errors.New("database file is in use by another process")
 // parent directory if needed. It returns an error wrapping ErrLocked when
 // another process holds the file for longer than the lock timeout.
 func Open(path string, opts ...Option) (*Store, error) {
-	o := options{lockTimeout: 5 * time.Second, batchDelay: time.Millisecond, now: time.Now}
+	o := options{lockTimeout: 5 * time.Second, now: time.Now}
 	for _, fn := range opts {
 		fn(&o)
 	}
@@ -104,7 +105,6 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
-	db.MaxBatchDelay = o.batchDelay
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -168,22 +168,112 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// view and update run fn in a read or write transaction after checking ctx.
-// update goes through db.Batch so that concurrent writers share one commit
-// (and one fsync); fn may therefore run more than once and must set its
-// results afresh on every call.
+// view runs fn in a read transaction after checking ctx.
 func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.View(fn)
+	err := s.db.View(fn)
+	var ce cleanError
+	if errors.As(err, &ce) {
+		return ce.err
+	}
+	return err
 }
 
+// update runs fn in a write transaction. Concurrent updates are committed
+// together (group commit): the first caller starts a committer, and callers
+// that arrive while a commit is being synced to disk join the next one, so
+// one fsync serves many writes without any added delay. fn may run more
+// than once and must set its results afresh on every call. An error that fn
+// wraps with clean is returned to its caller without disturbing the others
+// in the group; any other error rolls the group back and fn runs again on
+// its own.
 func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Batch(fn)
+	c := call{fn: fn, done: make(chan error, 1)}
+	s.mu.Lock()
+	s.queue = append(s.queue, c)
+	if !s.committing {
+		s.committing = true
+		go s.commit()
+	}
+	s.mu.Unlock()
+	err := <-c.done
+	if err == errSolo {
+		err = s.db.Update(fn)
+	}
+	var ce cleanError
+	if errors.As(err, &ce) {
+		return ce.err
+	}
+	return err
+}
+
+type call struct {
+	fn   func(*bolt.Tx) error
+	done chan error
+}
+
+// cleanError marks an error that fn returned before writing anything.
+type cleanError struct{ err error }
+
+func (e cleanError) Error() string { return e.err.Error() }
+func (e cleanError) Unwrap() error { return e.err }
+
+// clean marks err as returned before fn wrote anything in the transaction.
+func clean(err error) error { return cleanError{err} }
+
+var errSolo = errors.New("run the update on its own")
+
+// commit commits queued updates in groups until the queue is empty.
+func (s *Store) commit() {
+	for {
+		s.mu.Lock()
+		calls := s.queue
+		s.queue = nil
+		if len(calls) == 0 {
+			s.committing = false
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		s.commitGroup(calls)
+	}
+}
+
+func (s *Store) commitGroup(calls []call) {
+	for len(calls) > 0 {
+		results := make([]error, len(calls))
+		failed := -1
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			for i, c := range calls {
+				err := c.fn(tx)
+				var ce cleanError
+				if err != nil && !errors.As(err, &ce) {
+					failed = i
+					return err
+				}
+				results[i] = err
+			}
+			return nil
+		})
+		if failed >= 0 {
+			calls[failed].done <- errSolo
+			calls = slices.Delete(calls, failed, failed+1)
+			continue
+		}
+		for i, c := range calls {
+			if err != nil {
+				c.done <- err
+			} else {
+				c.done <- results[i]
+			}
+		}
+		return
+	}
 }
 
 // Key encodings. Integers are big-endian with the sign bit flipped so that
@@ -230,11 +320,12 @@ func put(b *bolt.Bucket, key []byte, v any) error {
 	return b.Put(key, data)
 }
 
-// get decodes the value under key into v, or returns caunoi.ErrNotFound.
+// get decodes the value under key into v, or returns caunoi.ErrNotFound
+// (marked clean: nothing was written).
 func get(b *bolt.Bucket, key []byte, v any) error {
 	data := b.Get(key)
 	if data == nil {
-		return caunoi.ErrNotFound
+		return clean(caunoi.ErrNotFound)
 	}
 	return json.Unmarshal(data, v)
 }

@@ -81,7 +81,7 @@ func (s *Store) UpdateQuestion(ctx context.Context, id string, fn func(*caunoi.Q
 		}
 		if err := fn(&q); err != nil {
 			fnErr = err
-			return err
+			return clean(err)
 		}
 		q.ID = id
 		if err := putQuestion(tx, q); err != nil {
@@ -174,7 +174,7 @@ func (s *Store) Done(ctx context.Context, id int64) error {
 			if done.Get(k) != nil {
 				return nil
 			}
-			return caunoi.ErrNotFound
+			return clean(caunoi.ErrNotFound)
 		}
 		var e caunoi.JournalEntry
 		if err := json.Unmarshal(raw, &e); err != nil {

@@ -69,7 +69,7 @@ func (s *Store) CreateInvite(ctx context.Context, inv caunoi.Invite) error {
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bktInvites)
 		if b.Get([]byte(inv.Code)) != nil {
-			return caunoi.ErrConflict
+			return clean(caunoi.ErrConflict)
 		}
 		return put(b, []byte(inv.Code), inv)
 	})
@@ -107,7 +107,7 @@ func (s *Store) RedeemInvite(ctx context.Context, code string, o caunoi.Official
 			return err
 		}
 		if !usable(inv, now) {
-			return caunoi.ErrExpired
+			return clean(caunoi.ErrExpired)
 		}
 		inv.UsedBy, inv.UsedAt = o.ID, now
 		out = mergeInvite(o, inv)

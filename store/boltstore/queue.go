@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -171,7 +172,7 @@ func (s *Store) Acquire(ctx context.Context, name, owner string, ttl time.Durati
 		switch err := get(b, []byte(name), &l); {
 		case err == nil && l.Owner != owner && now.Before(l.Expires):
 			return nil
-		case err != nil && err != caunoi.ErrNotFound:
+		case err != nil && !errors.Is(err, caunoi.ErrNotFound):
 			return err
 		}
 		if err := put(b, []byte(name), lease{Owner: owner, Expires: now.Add(ttl)}); err != nil {
@@ -192,7 +193,7 @@ func (s *Store) Unlock(ctx context.Context, name, owner string) error {
 		b := tx.Bucket(bktLocks)
 		var l lease
 		switch err := get(b, []byte(name), &l); {
-		case err == caunoi.ErrNotFound:
+		case errors.Is(err, caunoi.ErrNotFound):
 			return nil
 		case err != nil:
 			return err
@@ -229,7 +230,7 @@ func (s *Store) SetNX(ctx context.Context, key string, value []byte, ttl time.Du
 		switch err := get(b, []byte(key), &v); {
 		case err == nil && v.live(now):
 			return nil
-		case err != nil && err != caunoi.ErrNotFound:
+		case err != nil && !errors.Is(err, caunoi.ErrNotFound):
 			return err
 		}
 		nv := kvValue{Value: value}

@@ -107,7 +107,7 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 		num := []byte(number)
 		raw := tickets.Get(num)
 		if raw == nil {
-			return caunoi.ErrNotFound
+			return clean(caunoi.ErrNotFound)
 		}
 		var old, cur caunoi.Ticket
 		if err := json.Unmarshal(raw, &old); err != nil {
@@ -119,7 +119,7 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 		evs, err := fn(&cur)
 		if err != nil {
 			fnErr = err
-			return err
+			return clean(err)
 		}
 		cur.Number = number
 		if err := put(tickets, num, cur); err != nil {
