@@ -28,6 +28,7 @@ type paramSpec struct {
 	Name     string
 	Types    []string
 	Required bool
+	Const    string // the value a discriminator field must have, or ""
 }
 
 type typeSpec struct {
@@ -64,14 +65,18 @@ func parseArgs(r *http.Request) (args, *apiError) {
 	if r.Body == nil || r.Method == http.MethodGet {
 		return a, nil
 	}
-	r.Body = http.MaxBytesReader(nil, r.Body, maxRequestBytes)
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxRequestBytes))
+	if err != nil {
+		return nil, bodyError(err)
+	}
+	if len(body) == 0 {
+		// A client with no parameters may send an empty body of any type.
+		return a, nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json":
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			return nil, bodyError(err)
-		}
 		if len(bytes.TrimSpace(body)) == 0 {
 			return a, nil
 		}
@@ -373,6 +378,9 @@ func valueMatches(x any, t string, depth int) bool {
 			}
 			continue
 		}
+		if f.Const != "" && v != f.Const {
+			return false
+		}
 		matched := false
 		for _, ft := range f.Types {
 			if valueMatches(v, ft, depth+1) {
@@ -384,9 +392,6 @@ func valueMatches(x any, t string, depth int) bool {
 			return false
 		}
 	}
-	// Subtypes of an abstract type are told apart by their "type" or
-	// "source" field, whose value the specification states in prose; the
-	// required fields above are what keeps them apart here.
 	return true
 }
 

@@ -435,7 +435,7 @@ func TestClientReceivesAndReplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := telegramtest.MessageEntity{Type: "bot_command", Offset: 12, Length: 21}
+	want := telegramtest.MessageEntity{Type: "bot_command", Offset: 12, Length: 20}
 	if es := up.Message.Entities; len(es) != 1 || es[0] != want {
 		t.Errorf("entities = %+v, want %+v", es, want)
 	}
@@ -485,7 +485,7 @@ func TestEditAndCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if edited.Text != "Đã chuyển Sở Tư pháp" || edited.ReplyMarkup.InlineKeyboard != nil || edited.EditDate == 0 {
+	if edited.Text != "Đã chuyển Sở Tư pháp" || edited.ReplyMarkup != nil || edited.EditDate == 0 {
 		t.Errorf("edited = %q markup %+v edit_date %d", edited.Text, edited.ReplyMarkup, edited.EditDate)
 	}
 	_, err = b.EditMessageText(ctx, &tgbot.EditMessageTextParams{ChatID: u.ID, MessageID: m.ID, Text: "Đã chuyển <i>Sở Tư pháp</i>", ParseMode: models.ParseModeHTML})
@@ -660,12 +660,7 @@ func TestDroppedAndSlowConnections(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("slow response: err = %v, want deadline exceeded", err)
 	}
-	var statuses []int
-	for _, r := range s.Requests() {
-		if r.Method == "sendMessage" {
-			statuses = append(statuses, r.Status)
-		}
-	}
+	// The server logs the abandoned call once its handler returns.
 	if err := s.WaitFor(testContext(t), func() bool {
 		n := 0
 		for _, r := range s.Requests() {
@@ -675,7 +670,7 @@ func TestDroppedAndSlowConnections(t *testing.T) {
 		}
 		return n == 2
 	}); err != nil {
-		t.Fatalf("request log: %v (statuses %v)", err, statuses)
+		t.Fatalf("request log: %v", err)
 	}
 }
 

@@ -7,7 +7,8 @@
 //	go run ./internal/gen -spec path/to/api.min.json -out methods_gen.go -methods getMe,sendMessage,...
 //
 // For each listed method it emits the parameters (name, accepted types,
-// required flag) and, for every object type reachable from them, that type's
+// required flag, and the fixed value of discriminator fields such as a
+// scope's "type") and, for every object type reachable from them, that type's
 // fields or subtypes, so that nested JSON (reply markup, entities, reply
 // parameters) is checked as well.
 package main
@@ -19,15 +20,21 @@ import (
 	"fmt"
 	"go/format"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 )
 
 type field struct {
-	Name     string   `json:"name"`
-	Types    []string `json:"types"`
-	Required bool     `json:"required"`
+	Name        string   `json:"name"`
+	Types       []string `json:"types"`
+	Required    bool     `json:"required"`
+	Description string   `json:"description"`
 }
+
+// constPattern finds the fixed value of a discriminator field, stated in
+// prose as in "Scope type, must be chat".
+var constPattern = regexp.MustCompile(`, must be ([a-z_]+)$`)
 
 type method struct {
 	Name    string   `json:"name"`
@@ -173,7 +180,11 @@ func run(specPath, out, list string) error {
 
 func writeFields(b *bytes.Buffer, fields []field) {
 	for _, f := range fields {
-		fmt.Fprintf(b, "{%q, %#v, %t},\n", f.Name, f.Types, f.Required)
+		value := ""
+		if m := constPattern.FindStringSubmatch(f.Description); m != nil {
+			value = m[1]
+		}
+		fmt.Fprintf(b, "{%q, %#v, %t, %q},\n", f.Name, f.Types, f.Required, value)
 	}
 }
 
