@@ -30,9 +30,10 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// Handbook looks passages up by id, to show one in full.
+// Handbook looks passages up by id, to show one in full. A passage that is
+// no longer in the handbook is caunoi.ErrNotFound.
 type Handbook interface {
-	Passage(id string) (caunoi.Passage, bool)
+	Passage(id string) (caunoi.Passage, error)
 }
 
 // Config configures a Bot. Token, Desk, Store, Handbook and SigningKey are

@@ -278,10 +278,12 @@ func (b *Bot) showPassage(ctx context.Context, actor caunoi.UserID, chat int64, 
 			r.text(chat, esc(txtNoAnswer), nil)
 			return nil
 		}
-		p, ok := b.hb.Passage(q.Top[i].PassageID)
-		if !ok {
+		p, err := b.hb.Passage(q.Top[i].PassageID)
+		if errors.Is(err, caunoi.ErrNotFound) {
 			r.text(chat, esc(txtPassageGone), nil)
 			return nil
+		} else if err != nil {
+			return &retryableError{err}
 		}
 		kb := [][]button{{b.btn(chat, btnHelpful, actHelpful, qid), b.btn(chat, btnAsk, actAsk, qid)}}
 		if cb.Action == actFull {
@@ -318,7 +320,7 @@ func (b *Bot) startDraft(ctx context.Context, actor caunoi.UserID, chat int64, q
 	}
 	d := draft{Question: qid, Text: q.Text, Key: newDraftKey()}
 	if len(q.Top) > 0 {
-		if p, ok := b.hb.Passage(q.Top[0].PassageID); ok {
+		if p, err := b.hb.Passage(q.Top[0].PassageID); err == nil {
 			d.Department = p.Department
 		}
 	}

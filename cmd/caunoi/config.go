@@ -1,0 +1,308 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Config is the effective configuration of `caunoi serve`: defaults, then an
+// optional YAML file, then environment variables, then flags.
+type Config struct {
+	// Telegram.
+	Token       string `yaml:"telegram_token"`
+	APIURL      string `yaml:"telegram_api_url"`
+	PublicURL   string `yaml:"public_url"`     // webhook mode when set
+	WebhookPath string `yaml:"webhook_path"`   // path of the webhook on Listen
+	Secret      string `yaml:"webhook_secret"` // X-Telegram-Bot-Api-Secret-Token
+	Listen      string `yaml:"listen"`         // webhook listener
+	// Storage and content.
+	Store       string `yaml:"store"` // bolt:PATH or redis://…
+	DataDir     string `yaml:"data_dir"`
+	HandbookDir string `yaml:"handbook_dir"` // empty: the embedded handbook
+	DraftsDir   string `yaml:"drafts_dir"`
+	// Desk.
+	Groups     map[string]int64 `yaml:"groups"` // department code → staff group chat id
+	Forums     []int64          `yaml:"forums"` // staff groups that are forums
+	Holidays   []string         `yaml:"holidays"`
+	SigningKey string           `yaml:"signing_key"` // callback data HMAC key
+	// Operation.
+	AdminListen string  `yaml:"admin_listen"`
+	LogLevel    string  `yaml:"log_level"`
+	LogFormat   string  `yaml:"log_format"` // text or json
+	SendRate    float64 `yaml:"send_rate"`  // messages per second overall
+	ChatGap     string  `yaml:"chat_gap"`   // minimum gap between messages to one chat
+}
+
+// DefaultConfig returns the configuration used when nothing is set.
+func DefaultConfig() Config {
+	return Config{
+		APIURL:      "https://api.telegram.org",
+		WebhookPath: "/telegram",
+		Listen:      ":8443",
+		DataDir:     "data",
+		AdminListen: "127.0.0.1:9090",
+		LogLevel:    "info",
+		LogFormat:   "text",
+		SendRate:    30,
+		ChatGap:     "1s",
+	}
+}
+
+// envVars maps environment variables to config fields, for help and errors.
+var envVars = []struct{ Name, Help string }{
+	{"TELEGRAM_TOKEN", "token of the bot from @BotFather (secret)"},
+	{"TELEGRAM_API_URL", "Bot API server (default https://api.telegram.org)"},
+	{"PUBLIC_URL", "public HTTPS URL of the webhook; webhook mode when set"},
+	{"WEBHOOK_SECRET", "secret for the webhook header (secret; required with PUBLIC_URL)"},
+	{"LISTEN", "address of the webhook listener (default :8443)"},
+	{"STORE", "bolt:PATH or redis://[:password@]host:port/db?prefix=caunoi: (default bolt:DATA_DIR/caunoi.db)"},
+	{"REDIS_URL", "same as STORE=redis://… (for compatibility with hosting platforms)"},
+	{"DATA_DIR", "directory for the bbolt file and drafts (default data)"},
+	{"HANDBOOK_DIR", "handbook directory on disk; empty means the embedded handbook"},
+	{"STAFF_GROUPS", "department=chat_id pairs, comma separated: tu-phap=-1001234,cong-an=-1005678"},
+	{"FORUM_GROUPS", "chat ids of staff groups that are forums, comma separated"},
+	{"HOLIDAYS", "holidays, YYYY-MM-DD, comma separated"},
+	{"SIGNING_KEY", "key that signs button data, ≥ 16 characters (secret)"},
+	{"ADMIN_LISTEN", "address of /healthz, /readyz, /metrics (default 127.0.0.1:9090)"},
+	{"LOG_LEVEL", "debug, info, warn or error (default info)"},
+	{"LOG_FORMAT", "text or json (default text)"},
+	{"SEND_RATE", "messages per second overall (default 30, Telegram's limit)"},
+	{"CHAT_GAP", "minimum gap between two messages to one chat (default 1s)"},
+	{"CAUNOI_CONFIG", "YAML file with the same settings in snake_case"},
+}
+
+// LoadConfig builds the configuration from args (flags: --config FILE) and
+// the environment. It does not validate; call Validate.
+func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, []string, error) {
+	c := DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", getenv("CAUNOI_CONFIG"), "tệp cấu hình YAML (YAML config file)")
+	storeFlag := fs.String("store", "", "kho dữ liệu: bolt:PATH hoặc redis://… (store URL)")
+	handbookFlag := fs.String("handbook", "", "thư mục sổ tay (handbook directory)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Cách dùng: caunoi serve [--config FILE] [--store URL] [--handbook DIR]")
+		fmt.Fprintln(stderr, "\nBiến môi trường (environment):")
+		for _, v := range envVars {
+			fmt.Fprintf(stderr, "  %-17s %s\n", v.Name, v.Help)
+		}
+		fmt.Fprintln(stderr, "\nTham số:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, nil, err
+	}
+	if *file != "" {
+		data, err := os.ReadFile(*file)
+		if err != nil {
+			return c, nil, fmt.Errorf("đọc tệp cấu hình: %w", err)
+		}
+		if err := yaml.UnmarshalWithOptions(data, &c, yaml.Strict()); err != nil {
+			return c, nil, fmt.Errorf("tệp cấu hình %s không hợp lệ:\n%s", *file, yaml.FormatError(err, false, true))
+		}
+	}
+	set := func(name string, dst *string) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			*dst = v
+		}
+	}
+	set("TELEGRAM_TOKEN", &c.Token)
+	set("TELEGRAM_API_URL", &c.APIURL)
+	set("PUBLIC_URL", &c.PublicURL)
+	set("WEBHOOK_SECRET", &c.Secret)
+	set("LISTEN", &c.Listen)
+	set("REDIS_URL", &c.Store)
+	set("STORE", &c.Store)
+	set("DATA_DIR", &c.DataDir)
+	set("HANDBOOK_DIR", &c.HandbookDir)
+	set("SIGNING_KEY", &c.SigningKey)
+	set("ADMIN_LISTEN", &c.AdminListen)
+	set("LOG_LEVEL", &c.LogLevel)
+	set("LOG_FORMAT", &c.LogFormat)
+	set("CHAT_GAP", &c.ChatGap)
+	var problems []string
+	if v := strings.TrimSpace(getenv("STAFF_GROUPS")); v != "" {
+		g, err := parseGroups(v)
+		if err != nil {
+			problems = append(problems, "STAFF_GROUPS: "+err.Error())
+		} else {
+			c.Groups = g
+		}
+	}
+	if v := strings.TrimSpace(getenv("FORUM_GROUPS")); v != "" {
+		c.Forums = nil
+		for _, s := range strings.Split(v, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("FORUM_GROUPS: %q không phải mã nhóm (chat id)", s))
+				continue
+			}
+			c.Forums = append(c.Forums, id)
+		}
+	}
+	if v := strings.TrimSpace(getenv("HOLIDAYS")); v != "" {
+		c.Holidays = strings.Split(v, ",")
+	}
+	if v := strings.TrimSpace(getenv("SEND_RATE")); v != "" {
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("SEND_RATE: %q không phải số", v))
+		} else {
+			c.SendRate = r
+		}
+	}
+	if *storeFlag != "" {
+		c.Store = *storeFlag
+	}
+	if *handbookFlag != "" {
+		c.HandbookDir = *handbookFlag
+	}
+	if c.Store == "" {
+		c.Store = "bolt:" + strings.TrimRight(c.DataDir, "/") + "/caunoi.db"
+	}
+	if c.DraftsDir == "" {
+		c.DraftsDir = strings.TrimRight(c.DataDir, "/") + "/drafts"
+	}
+	return c, problems, nil
+}
+
+// parseGroups reads "dept=chat,dept=chat".
+func parseGroups(s string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, pair := range strings.Split(s, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		dept, id, ok := strings.Cut(pair, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q: cần dạng mã-sở=chat_id", pair)
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(id), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%q: chat_id %q không phải số", pair, id)
+		}
+		out[strings.TrimSpace(dept)] = n
+	}
+	return out, nil
+}
+
+// Validate reports every problem with c, in Vietnamese, one per line.
+// departments are the known department codes.
+func (c Config) Validate(departments []string) error {
+	var p []string
+	if strings.TrimSpace(c.Token) == "" {
+		p = append(p, "thiếu TELEGRAM_TOKEN (mã bot lấy từ @BotFather)")
+	}
+	if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p = append(p, fmt.Sprintf("TELEGRAM_API_URL %q không phải địa chỉ http(s)", c.APIURL))
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			p = append(p, fmt.Sprintf("PUBLIC_URL %q phải là địa chỉ https (Telegram chỉ gọi webhook qua HTTPS)", c.PublicURL))
+		}
+		if len(c.Secret) < 16 {
+			p = append(p, "WEBHOOK_SECRET phải có ít nhất 16 ký tự khi dùng webhook")
+		}
+		for _, r := range c.Secret {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+				p = append(p, "WEBHOOK_SECRET chỉ được gồm chữ cái Latin, chữ số, _ và -")
+				break
+			}
+		}
+	}
+	if len(c.SigningKey) < 16 {
+		p = append(p, "SIGNING_KEY phải có ít nhất 16 ký tự (khóa ký dữ liệu nút bấm)")
+	}
+	if !strings.HasPrefix(c.Store, "bolt:") && !strings.HasPrefix(c.Store, "redis://") && !strings.HasPrefix(c.Store, "rediss://") {
+		p = append(p, fmt.Sprintf("STORE %q phải bắt đầu bằng bolt:, redis:// hoặc rediss://", maskURL(c.Store)))
+	}
+	known := map[string]bool{}
+	for _, d := range departments {
+		known[d] = true
+	}
+	if len(c.Groups) == 0 {
+		p = append(p, "chưa khai báo nhóm cán bộ của sở nào (STAFF_GROUPS): phiếu hỏi sẽ không có nơi nhận")
+	}
+	codes := make([]string, 0, len(c.Groups))
+	for d := range c.Groups {
+		codes = append(codes, d)
+	}
+	sort.Strings(codes)
+	for _, d := range codes {
+		if !known[d] {
+			p = append(p, fmt.Sprintf("STAFF_GROUPS: không có sở mã %q trong departments.yaml", d))
+		}
+		if c.Groups[d] >= 0 {
+			p = append(p, fmt.Sprintf("STAFF_GROUPS: chat_id của %s (%d) phải là số âm (mã nhóm Telegram)", d, c.Groups[d]))
+		}
+	}
+	for _, h := range c.Holidays {
+		if _, err := time.Parse("2006-01-02", strings.TrimSpace(h)); err != nil {
+			p = append(p, fmt.Sprintf("HOLIDAYS: %q không phải ngày dạng YYYY-MM-DD", h))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		p = append(p, fmt.Sprintf("LOG_LEVEL %q: chọn debug, info, warn hoặc error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		p = append(p, fmt.Sprintf("LOG_FORMAT %q: chọn text hoặc json", c.LogFormat))
+	}
+	if c.SendRate <= 0 {
+		p = append(p, "SEND_RATE phải lớn hơn 0")
+	}
+	if _, err := time.ParseDuration(c.ChatGap); err != nil {
+		p = append(p, fmt.Sprintf("CHAT_GAP %q không phải khoảng thời gian (ví dụ 1s)", c.ChatGap))
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	return errors.New("cấu hình chưa đúng:\n  - " + strings.Join(p, "\n  - "))
+}
+
+// mask hides all but the last 4 characters of a secret.
+func mask(s string) string {
+	if s == "" {
+		return "(chưa đặt)"
+	}
+	if len(s) <= 8 {
+		return "****"
+	}
+	return "****" + s[len(s)-4:]
+}
+
+// maskURL hides the password in a store URL.
+func maskURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "****")
+	}
+	return u.String()
+}
+
+// Masked returns c with every secret masked, for printing.
+func (c Config) Masked() Config {
+	m := c
+	m.Token = mask(c.Token)
+	m.Secret = mask(c.Secret)
+	m.SigningKey = mask(c.SigningKey)
+	m.Store = maskURL(c.Store)
+	return m
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/caunoi/caunoi/knowledge"
+)
+
+func init() {
+	register("serve", "chạy bot Telegram (production)", runServe)
+}
+
+// newLogger builds the process logger from the config.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	_ = lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func runServe(ctx context.Context, m *Main, args []string) error {
+	cfg, problems, err := LoadConfig(args, m.Getenv, m.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	hfs, err := handbookFS(cfg.HandbookDir)
+	if err != nil {
+		return err
+	}
+	h, problems2 := knowledge.Load(hfs, time.Now())
+	if err := problems2.Err(); err != nil {
+		return fmt.Errorf("sổ tay có lỗi, sửa rồi chạy lại (caunoi handbook check):\n%w", err)
+	}
+	var codes []string
+	for _, d := range h.Departments {
+		codes = append(codes, d.Code)
+	}
+	if verr := cfg.Validate(codes); verr != nil || len(problems) > 0 {
+		msg := ""
+		if verr != nil {
+			msg = verr.Error()
+		}
+		for _, p := range problems {
+			msg += "\n  - " + p
+		}
+		return &exitError{code: 2, err: errors.New(strings.TrimSpace(msg))}
+	}
+	log := newLogger(m.Stderr, cfg.LogLevel, cfg.LogFormat)
+	a, err := openApp(ctx, cfg, log, nil, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.serve(ctx)
+}
+
+// serve runs the bot, the webhook listener when configured, and the admin
+// listener, until ctx is done; then it drains and stops them in reverse order.
+func (a *app) serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	start := func(name string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+				cancel()
+			}
+		}()
+	}
+	webhook := a.cfg.PublicURL != ""
+	var servers []*http.Server
+	if a.cfg.AdminListen != "" {
+		srv := &http.Server{Addr: a.cfg.AdminListen, Handler: a.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
+		ln, err := net.Listen("tcp", a.cfg.AdminListen)
+		if err != nil {
+			return fmt.Errorf("cổng quản trị %s: %w", a.cfg.AdminListen, err)
+		}
+		servers = append(servers, srv)
+		start("admin", func() error { return srv.Serve(ln) })
+		a.log.Info("admin listening", "addr", ln.Addr().String())
+	}
+	if webhook {
+		mux := http.NewServeMux()
+		mux.Handle("POST "+a.cfg.WebhookPath, a.bot.WebhookHandler(a.cfg.Secret))
+		srv := &http.Server{Addr: a.cfg.Listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+		ln, err := net.Listen("tcp", a.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("cổng webhook %s: %w", a.cfg.Listen, err)
+		}
+		servers = append(servers, srv)
+		start("webhook", func() error { return srv.Serve(ln) })
+		url := strings.TrimRight(a.cfg.PublicURL, "/") + a.cfg.WebhookPath
+		if err := a.bot.SetWebhook(ctx, url, a.cfg.Secret); err != nil {
+			return err
+		}
+		a.log.Info("webhook set", "listen", ln.Addr().String())
+	}
+	start("bot", func() error { return a.bot.Run(ctx, !webhook) })
+	a.log.Info("cầu nối running", "mode", map[bool]string{true: "webhook", false: "polling"}[webhook], "handbook_version", a.index.Version())
+
+	<-ctx.Done()
+	a.log.Info("shutting down")
+	shut, done := context.WithTimeout(context.Background(), 20*time.Second)
+	defer done()
+	for i := len(servers) - 1; i >= 0; i-- {
+		_ = servers[i].Shutdown(shut)
+	}
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+// adminHandler serves /healthz and /readyz.
+func (a *app) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "handbook_version": a.index.Version()})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		checks := map[string]string{"store": "ok", "index": "ok"}
+		ready := true
+		if err := a.store.Ping(ctx); err != nil {
+			checks["store"] = err.Error()
+			ready = false
+		}
+		if a.index.Version() == "" {
+			checks["index"] = "not loaded"
+			ready = false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if !ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "checks": checks})
+	})
+	return mux
+}
