@@ -161,3 +161,19 @@ func TestFixedZoneFallbackAgrees(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkAddWorkingHours(b *testing.B) {
+	cal := MustCalendar(b)
+	start := at(b, "2025-08-29 16:00")
+	for b.Loop() {
+		cal.AddWorkingHours(start, 16*time.Hour)
+	}
+}
+
+func BenchmarkWorkingBetween(b *testing.B) {
+	cal := MustCalendar(b)
+	a, c := at(b, "2025-08-01 10:00"), at(b, "2025-09-30 15:00")
+	for b.Loop() {
+		cal.WorkingBetween(a, c)
+	}
+}
