@@ -397,8 +397,10 @@ func (b *Bot) deliver(ctx context.Context, out caunoi.Outcome, r *reply) error {
 				msgs = append(msgs, ao)
 			}
 		}
-		for i, m := range msgs {
-			r.addKeyed("n:"+n.Key+":"+strconv.Itoa(i), m)
+		// Replaying the update replays the desk's decision with the same
+		// notices, so the update's own sequence keys them.
+		for _, m := range msgs {
+			r.add(m)
 		}
 	}
 	return nil

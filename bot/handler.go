@@ -26,12 +26,8 @@ type reply struct {
 
 func (r *reply) add(o outgoing) {
 	r.msgs = append(r.msgs, o)
-	r.keys = append(r.keys, fmt.Sprintf("u%d:%d", r.update, len(r.msgs)))
-}
-
-func (r *reply) addKeyed(key string, o outgoing) {
-	r.msgs = append(r.msgs, o)
-	r.keys = append(r.keys, key)
+	// Zero-padded, so that keys sort in the order the messages were decided.
+	r.keys = append(r.keys, fmt.Sprintf("u%d:%04d", r.update, len(r.msgs)))
 }
 
 func (r *reply) text(chat int64, html string, kb [][]button) {
@@ -134,6 +130,7 @@ func (b *Bot) onPrivate(ctx context.Context, m *models.Message, r *reply) error 
 	if err := b.store.ReleaseChat(ctx, chat, b.now()); err != nil {
 		return &retryableError{err}
 	}
+	b.send.release(chat)
 	text := m.Text
 	if text == "" {
 		text = m.Caption

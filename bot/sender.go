@@ -37,8 +37,9 @@ type sender struct {
 	wake chan struct{}
 
 	mu       sync.Mutex
-	inflight map[string]bool // outbox keys being sent
-	busy     map[int64]bool  // chats with a message being sent
+	inflight map[string]bool     // outbox keys being sent
+	busy     map[int64]bool      // chats with a message being sent
+	held     map[int64]time.Time // chats waiting for a retry of their oldest message
 }
 
 func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, now func() time.Time, m *Metrics) *sender {
@@ -47,6 +48,7 @@ func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, no
 		wake:     make(chan struct{}, 1),
 		inflight: make(map[string]bool),
 		busy:     make(map[int64]bool),
+		held:     make(map[int64]time.Time),
 	}
 }
 
@@ -106,24 +108,59 @@ func (s *sender) run(ctx context.Context) error {
 	}
 }
 
-// heads picks the first due message of each chat that is not busy, in the
-// order the outbox returned them.
+// heads picks, for each chat that is neither busy nor held, its oldest due
+// message (by Created, then Key), so a chat's messages go out in the order
+// they were decided even after one of them was retried. Chats take turns in
+// the order of their oldest message.
 func (s *sender) heads(due []caunoi.OutMessage) []caunoi.OutMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen := make(map[int64]bool)
-	var out []caunoi.OutMessage
-	for _, m := range due {
-		if seen[m.Chat] {
+	now := s.now()
+	first := make(map[int64]int)
+	var order []int64
+	for i, m := range due {
+		j, ok := first[m.Chat]
+		if !ok {
+			first[m.Chat] = i
+			order = append(order, m.Chat)
 			continue
 		}
-		seen[m.Chat] = true
-		if s.busy[m.Chat] || s.inflight[m.Key] {
+		o := due[j]
+		if m.Created.Before(o.Created) || m.Created.Equal(o.Created) && m.Key < o.Key {
+			first[m.Chat] = i
+		}
+	}
+	var out []caunoi.OutMessage
+	for _, chat := range order {
+		m := due[first[chat]]
+		if s.busy[chat] || s.inflight[m.Key] {
 			continue
+		}
+		if until, ok := s.held[chat]; ok {
+			if now.Before(until) {
+				continue
+			}
+			delete(s.held, chat)
 		}
 		out = append(out, m)
 	}
 	return out
+}
+
+// hold keeps chat's messages back until until, so that none overtakes the
+// one being retried.
+func (s *sender) hold(chat int64, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.held[chat] = until
+}
+
+// release lets chat's messages go again (the person wrote to the bot).
+func (s *sender) release(chat int64) {
+	s.mu.Lock()
+	delete(s.held, chat)
+	s.mu.Unlock()
+	s.poke()
 }
 
 // deliver sends one message, waiting for its slot, and records the outcome
@@ -199,6 +236,7 @@ func (s *sender) failed(ctx context.Context, m caunoi.OutMessage, o outgoing, er
 		s.metrics.retried()
 		s.log.Warn("send failed; will retry", "chat_id", o.Chat, "attempt", m.Attempts+1, "retry_in", backoff.String(), "err", err)
 	}
+	s.hold(o.Chat, retryAt)
 	if err := s.store.Retry(ctx, m.Key, retryAt); err != nil && ctx.Err() == nil {
 		s.log.Error("reschedule outbox message", "key", m.Key, "err", err)
 	}

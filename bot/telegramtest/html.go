@@ -3,7 +3,6 @@ package telegramtest
 import (
 	"fmt"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -148,12 +147,7 @@ func parseHTML(src string) (string, []MessageEntity, error) {
 		top := stack[len(stack)-1]
 		return "", nil, entityErrorf("Can't find end tag corresponding to start tag \"%s\"", top.name)
 	}
-	sort.SliceStable(entities, func(a, b int) bool {
-		if entities[a].Offset != entities[b].Offset {
-			return entities[a].Offset < entities[b].Offset
-		}
-		return entities[a].Length > entities[b].Length
-	})
+	sortEntities(entities)
 	return out.String(), entities, nil
 }
 

@@ -133,8 +133,18 @@ func formatText(text, parseMode string, a args, entitiesParam string) (string, [
 			return "", nil, badRequest("can't parse entities: " + err.Error())
 		}
 		text, entities = plain, es
-	case "markdown", "markdownv2":
-		return "", nil, badRequest("parse_mode " + parseMode + " is not supported by this emulator; use HTML")
+	case "markdownv2":
+		plain, es, err := parseMarkdownV2(text)
+		if err != nil {
+			return "", nil, badRequest("can't parse entities: " + err.Error())
+		}
+		text, entities = plain, es
+	case "markdown":
+		plain, es, err := parseMarkdown(text)
+		if err != nil {
+			return "", nil, badRequest("can't parse entities: " + err.Error())
+		}
+		text, entities = plain, es
 	default:
 		return "", nil, badRequest("unsupported parse_mode")
 	}
