@@ -24,7 +24,7 @@ func TestParseMarkdownV2(t *testing.T) {
 		}},
 		{"![👍](tg://emoji?id=5368324170671202286)", "👍", []MessageEntity{{Type: "custom_emoji", Offset: 0, Length: 2, CustomEmojiID: "5368324170671202286"}}},
 		{">dòng một\n>dòng hai\nhết", "dòng một\ndòng hai\nhết", []MessageEntity{{Type: "blockquote", Offset: 0, Length: 17}}},
-		{"**>ẩn bớt\n>còn nữa||", "ẩn bớt\ncòn nữa", []MessageEntity{{Type: "expandable_blockquote", Offset: 0, Length: 13}}},
+		{"**>ẩn bớt\n>còn nữa||", "ẩn bớt\ncòn nữa", []MessageEntity{{Type: "expandable_blockquote", Offset: 0, Length: 14}}},
 		{`1 \+ 1 \= 2`, "1 + 1 = 2", nil},
 	}
 	for _, tt := range tests {
