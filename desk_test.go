@@ -1,8 +1,10 @@
 package caunoi_test
 
 import (
+	"context"
 	"crypto/rand"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/caunoi/caunoi"
@@ -109,3 +111,47 @@ func TestInviteCode(t *testing.T) {
 type cryptoRand struct{}
 
 func (cryptoRand) Read(p []byte) (int, error) { return rand.Read(p) }
+
+// BenchmarkDeskLifecycle runs one ticket's whole life on a bbolt file:
+// escalate, claim, reply, resolve, confirm, rate (six durable writes).
+func BenchmarkDeskLifecycle(b *testing.B) {
+	ctx := context.Background()
+	s, err := boltstore.Open(filepath.Join(b.TempDir(), "caunoi.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const official, staff caunoi.UserID = 1, 2
+	for _, p := range []caunoi.Official{
+		{ID: official, Name: "A", Commune: "00001", Roles: []caunoi.Role{caunoi.RoleOfficial}},
+		{ID: staff, Name: "B", Department: "tu-phap", Roles: []caunoi.Role{caunoi.RoleStaff}},
+	} {
+		if err := s.PutOfficial(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	d := &caunoi.Desk{Store: s, Departments: []caunoi.Department{{Code: "tu-phap", Prefix: "TP"}}}
+	note := caunoi.Note{Text: "Trả lời"}
+	i := 0
+	for b.Loop() {
+		i++
+		k := strconv.Itoa(i)
+		out, err := d.Escalate(ctx, official, caunoi.EscalateRequest{Text: "Câu hỏi " + k, Department: "tu-phap", Key: k})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := out.Ticket.Number
+		steps := []func() (caunoi.Outcome, error){
+			func() (caunoi.Outcome, error) { return d.Claim(ctx, staff, n, k+"c") },
+			func() (caunoi.Outcome, error) { return d.Reply(ctx, staff, n, k+"r", note) },
+			func() (caunoi.Outcome, error) { return d.Resolve(ctx, staff, n, k+"s", note) },
+			func() (caunoi.Outcome, error) { return d.Confirm(ctx, official, n, k+"f") },
+			func() (caunoi.Outcome, error) { return d.Rate(ctx, official, n, k+"t", 5) },
+		}
+		for _, step := range steps {
+			if _, err := step(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
