@@ -22,6 +22,12 @@
 // are in UTF-16 code units. A user must have written to the bot before the bot
 // can write to them.
 //
+// Text in the HTML, MarkdownV2 and Markdown parse modes is parsed into
+// entities with Telegram's rules and error messages. setWebhook accepts
+// http:// URLs on loopback hosts besides https:// ones, so that a test can
+// point it at an httptest server; updates are posted one at a time, in order,
+// and an update the webhook refuses is posted again until it is accepted.
+//
 // All methods of Server are safe for concurrent use.
 package telegramtest
 

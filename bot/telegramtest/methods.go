@@ -90,8 +90,13 @@ func (s *Server) writableLocked(c *chatState) *apiError {
 		}
 		return nil
 	}
+	if c.migratedTo != 0 {
+		e := badRequest("group chat was upgraded to a supergroup chat")
+		e.MigrateTo = c.migratedTo
+		return e
+	}
 	if !c.botMember {
-		return forbidden("bot is not a member of the supergroup chat")
+		return forbidden("bot is not a member of the " + c.chat.Type + " chat")
 	}
 	return nil
 }

@@ -918,3 +918,37 @@ func TestEnforceLimits(t *testing.T) {
 		t.Errorf("429s in the request log = %d, want 3", n429)
 	}
 }
+
+func TestGroupUpgradeAndRemoval(t *testing.T) {
+	s := telegramtest.New(t)
+	staff := s.AddUser(telegramtest.User{FirstName: "Trưởng phòng"})
+	g := s.AddBasicGroup("Sở Xây dựng", staff.ID)
+	b := MustOpenBot(t, s)
+	ctx := testContext(t)
+	if _, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: g.ID, Text: "Chào nhóm"}); err != nil {
+		t.Fatal(err)
+	}
+	sg, err := s.UpgradeGroup(g.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: g.ID, Text: "Còn đây không?"})
+	var migrate *tgbot.MigrateError
+	if !errors.As(err, &migrate) || int64(migrate.MigrateToChatID) != sg.ID {
+		t.Fatalf("send to the old group: err = %v, want MigrateError to %d", err, sg.ID)
+	}
+	ups := s.PendingUpdates()
+	if n := len(ups); n < 2 || ups[n-2].Message.MigrateToChatID != sg.ID || ups[n-1].Message.MigrateFromChatID != g.ID {
+		t.Errorf("migration updates = %+v", ups)
+	}
+	if _, err := b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: sg.ID, Text: "Chào siêu nhóm"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveBot(sg.ID, staff.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.SendMessage(ctx, &tgbot.SendMessageParams{ChatID: sg.ID, Text: "x"})
+	if !errors.Is(err, tgbot.ErrorForbidden) || !strings.Contains(err.Error(), "bot is not a member of the supergroup chat") {
+		t.Errorf("after removal: err = %v", err)
+	}
+}

@@ -10,6 +10,7 @@ type state struct {
 	chats      map[int64]*chatState
 	nextUserID int64
 	nextChatID int64
+	nextGroup  int64
 
 	updates        []Update // not yet confirmed, in order
 	nextUpdateID   int64
@@ -48,6 +49,7 @@ func newState(me User) state {
 		chats:        map[int64]*chatState{},
 		nextUserID:   5000000001,
 		nextChatID:   1001000000001,
+		nextGroup:    4000000001,
 		nextUpdateID: 700000001,
 		callbacks:    map[string]*callbackState{},
 		commands:     map[string][]BotCommand{},
@@ -68,8 +70,9 @@ type chatState struct {
 	chat      Chat
 	members   map[int64]bool
 	messages  []*storedMessage // index i holds message ID i+1
-	topics    map[int]*ForumTopic
-	botMember bool
+	topics     map[int]*ForumTopic
+	botMember  bool
+	migratedTo int64 // a basic group upgraded to this supergroup
 }
 
 // storedMessage is a message as kept by the server; replyTo is resolved to a

@@ -27,6 +27,7 @@ type Chat struct {
 // Chat types.
 const (
 	ChatPrivate    = "private"
+	ChatGroup      = "group"
 	ChatSupergroup = "supergroup"
 )
 
@@ -125,6 +126,8 @@ type Message struct {
 	Caption            string                `json:"caption,omitempty"`
 	CaptionEntities    []MessageEntity       `json:"caption_entities,omitempty"`
 	ForumTopicCreated  *ForumTopicCreated    `json:"forum_topic_created,omitempty"`
+	MigrateToChatID    int64                 `json:"migrate_to_chat_id,omitempty"`
+	MigrateFromChatID  int64                 `json:"migrate_from_chat_id,omitempty"`
 	ReplyMarkup        *InlineKeyboardMarkup `json:"reply_markup,omitempty"`
 }
 

@@ -85,6 +85,92 @@ func (s *Server) addGroup(title string, forum bool, members []int64) Chat {
 	return c.chat
 }
 
+// AddBasicGroup creates a basic (non-super) group with the given members and
+// the bot. Basic groups can be upgraded with UpgradeGroup.
+func (s *Server) AddBasicGroup(title string, members ...int64) Chat {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := -s.st.nextGroup
+	s.st.nextGroup++
+	c := &chatState{
+		chat:      Chat{ID: id, Type: ChatGroup, Title: title},
+		members:   map[int64]bool{},
+		topics:    map[int]*ForumTopic{},
+		botMember: true,
+	}
+	for _, m := range members {
+		c.members[m] = true
+	}
+	s.st.chats[id] = c
+	s.notifyLocked()
+	return c.chat
+}
+
+// UpgradeGroup turns a basic group into a supergroup, as Telegram does when a
+// group grows or an administrator changes its settings. The old chat gets a
+// migrate_to_chat_id service message and the new one a
+// migrate_from_chat_id message; from then on the bot's sends to the old ID
+// fail with 400 and parameters.migrate_to_chat_id.
+func (s *Server) UpgradeGroup(chatID int64) (Chat, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.st.chats[chatID]
+	if !ok || old.chat.Type != ChatGroup || old.migratedTo != 0 {
+		return Chat{}, refused("chat %d is not a basic group", chatID)
+	}
+	id := -s.st.nextChatID
+	s.st.nextChatID++
+	c := &chatState{
+		chat:      Chat{ID: id, Type: ChatSupergroup, Title: old.chat.Title},
+		members:   map[int64]bool{},
+		topics:    map[int]*ForumTopic{},
+		botMember: old.botMember,
+	}
+	var admin User
+	for m := range old.members {
+		c.members[m] = true
+		if u, ok := s.st.users[m]; ok && (admin.ID == 0 || u.user.ID < admin.ID) {
+			admin = u.user
+		}
+	}
+	s.st.chats[id] = c
+	old.migratedTo = id
+	if old.botMember {
+		from := admin
+		toOld := old.addMessage(storedMessage{msg: Message{From: &from, Date: s.date(), MigrateToChatID: id}})
+		s.enqueueLocked(Update{Message: ptr(old.view(toOld))})
+		toNew := c.addMessage(storedMessage{msg: Message{From: &from, Date: s.date(), MigrateFromChatID: chatID}})
+		s.enqueueLocked(Update{Message: ptr(c.view(toNew))})
+	}
+	s.notifyLocked()
+	return c.chat, nil
+}
+
+// RemoveBot removes the bot from a group, with the my_chat_member update
+// Telegram sends; the bot's sends there then fail with 403.
+func (s *Server) RemoveBot(chatID, byUserID int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.st.chats[chatID]
+	if !ok || c.chat.Type == ChatPrivate {
+		return refused("no group %d", chatID)
+	}
+	u, ok := s.st.users[byUserID]
+	if !ok || !c.members[byUserID] {
+		return refused("user %d is not a member of chat %d", byUserID, chatID)
+	}
+	if !c.botMember {
+		return nil
+	}
+	c.botMember = false
+	s.enqueueLocked(Update{MyChatMember: &ChatMemberUpdated{
+		Chat: c.chat, From: u.user, Date: s.date(),
+		OldChatMember: ChatMember{Status: "administrator", User: s.st.me},
+		NewChatMember: ChatMember{Status: "left", User: s.st.me},
+	}})
+	return nil
+}
+
 // Join adds a user to a group.
 func (s *Server) Join(chatID, userID int64) error {
 	s.mu.Lock()
@@ -232,6 +318,9 @@ func (s *Server) actorLocked(from, chatID int64) (*userState, *chatState, error)
 	}
 	if !c.members[from] {
 		return nil, nil, refused("user %d is not a member of chat %d", from, chatID)
+	}
+	if c.migratedTo != 0 {
+		return nil, nil, refused("chat %d was upgraded to supergroup %d", chatID, c.migratedTo)
 	}
 	return u, c, nil
 }
