@@ -67,9 +67,9 @@ type userState struct {
 }
 
 type chatState struct {
-	chat      Chat
-	members   map[int64]bool
-	messages  []*storedMessage // index i holds message ID i+1
+	chat       Chat
+	members    map[int64]bool
+	messages   []*storedMessage // index i holds message ID i+1
 	topics     map[int]*ForumTopic
 	botMember  bool
 	migratedTo int64 // a basic group upgraded to this supergroup
