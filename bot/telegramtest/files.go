@@ -36,6 +36,8 @@ type storedFile struct {
 	height int
 }
 
+// photoSizes lists the sizes of a photo. The emulator does not resize
+// images, so there is one size: the original.
 func (f *storedFile) photoSizes() []PhotoSize {
 	return []PhotoSize{{
 		FileID: f.file.FileID, FileUniqueID: f.file.FileUniqueID,

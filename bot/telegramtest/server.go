@@ -47,8 +47,9 @@ func WithBotName(username, firstName string) Option {
 // port on 127.0.0.1, so that a process other than the test can reach it.
 func WithAddr(addr string) Option { return func(c *config) { c.addr = addr } }
 
-// WithClock sets the clock that dates messages and drives the rate-limit
-// windows. The default is time.Now.
+// WithClock sets the clock that dates messages and requests and drives the
+// rate-limit windows. The default is time.Now. Waiting (long-poll timeouts,
+// injected delays, webhook retries) always uses real time.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
 
 // WithLogger sets where the server logs its own failures, such as webhook
