@@ -1,0 +1,202 @@
+// Package redisstore keeps Cầu Nối's data in Redis, so that several bot
+// replicas share one store. All keys live under one prefix inside a hash tag
+// ("{caunoi:}t:TP-2025-000042"), so that multi-key scripts and transactions
+// also work on Redis Cluster. Run Redis with the append-only file on.
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caunoi/caunoi"
+	"github.com/redis/go-redis/v9"
+)
+
+var _ caunoi.Store = (*Store)(nil)
+
+// DefaultPrefix is used when no prefix is given.
+const DefaultPrefix = "caunoi:"
+
+// maxTxAttempts bounds how often an optimistic transaction is retried when
+// a watched key changes under it.
+const maxTxAttempts = 100
+
+// Store is a caunoi.Store on Redis. It is safe for concurrent use, also by
+// several processes sharing one Redis.
+type Store struct {
+	rdb  redis.UniversalClient
+	pre  string // "{prefix}"
+	owns bool   // Close closes rdb
+}
+
+// New returns a store on client with keys under prefix (DefaultPrefix when
+// empty). The caller keeps ownership of client: Close does not close it.
+func New(client redis.UniversalClient, prefix string) *Store {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return &Store{rdb: client, pre: "{" + prefix + "}"}
+}
+
+type options struct {
+	prefix string
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithPrefix sets the key prefix, overriding the URL's prefix parameter.
+func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
+
+// Open connects to the Redis at rawURL and checks that it answers. The URL
+// is go-redis's: redis:// or rediss://, with an optional "prefix" query
+// parameter for the key prefix. A "master_name" parameter selects Sentinel
+// (the host and any "addr" parameters are sentinels); several "addr"
+// parameters or "cluster=true" select Cluster. Errors never contain the
+// password.
+func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("open redis store: malformed URL: %v: %w", err, caunoi.ErrInvalid)
+	}
+	safe := u.Redacted()
+	q := u.Query()
+	o := options{prefix: q.Get("prefix")}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	q.Del("prefix")
+	cluster := q.Get("cluster")
+	q.Del("cluster")
+	u.RawQuery = q.Encode()
+	clean := u.String()
+
+	var client redis.UniversalClient
+	switch {
+	case q.Has("master_name"):
+		fo, err := redis.ParseFailoverURL(clean)
+		if err != nil {
+			return nil, fmt.Errorf("open redis store %s: %v: %w", safe, err, caunoi.ErrInvalid)
+		}
+		client = redis.NewFailoverClient(fo)
+	case len(q["addr"]) > 0 || cluster == "true" || cluster == "1":
+		co, err := redis.ParseClusterURL(clean)
+		if err != nil {
+			return nil, fmt.Errorf("open redis store %s: %v: %w", safe, err, caunoi.ErrInvalid)
+		}
+		client = redis.NewClusterClient(co)
+	default:
+		so, err := redis.ParseURL(clean)
+		if err != nil {
+			return nil, fmt.Errorf("open redis store %s: %v: %w", safe, err, caunoi.ErrInvalid)
+		}
+		client = redis.NewClient(so)
+	}
+	s := New(client, o.prefix)
+	s.owns = true
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open redis store %s: %w", safe, err)
+	}
+	return s, nil
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("ping redis: %w", err)
+	}
+	return nil
+}
+
+// Close closes the client if Open created it.
+func (s *Store) Close() error {
+	if !s.owns {
+		return nil
+	}
+	if err := s.rdb.Close(); err != nil {
+		return fmt.Errorf("close redis store: %w", err)
+	}
+	return nil
+}
+
+// key joins parts under the store's prefix.
+func (s *Store) key(parts ...string) string {
+	return s.pre + strings.Join(parts, ":")
+}
+
+// watch runs fn in an optimistic transaction on keys, retrying while a
+// watched key changes under it. fn's own errors come back unchanged.
+func (s *Store) watch(ctx context.Context, fn func(*redis.Tx) error, keys ...string) error {
+	for range maxTxAttempts {
+		err := s.rdb.Watch(ctx, fn, keys...)
+		if !errors.Is(err, redis.TxFailedErr) {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("gave up after %d attempts under contention: %w", maxTxAttempts, caunoi.ErrConflict)
+}
+
+// getJSON decodes the value at key into v, or returns caunoi.ErrNotFound.
+func getJSON(ctx context.Context, c redis.Cmdable, key string, v any) error {
+	data, err := c.Get(ctx, key).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return caunoi.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
+// encode is json.Marshal; it fails only on values JSON cannot hold (a NaN
+// score), which callers report as caunoi.ErrInvalid.
+func encode(v any) ([]byte, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode %T: %v: %w", v, err, caunoi.ErrInvalid)
+	}
+	return data, nil
+}
+
+// micros is the sorted-set score for t: microseconds since 1970, exact in a
+// float64 for any date people will use.
+func micros(t time.Time) float64 { return float64(t.UnixMicro()) }
+
+func microsArg(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
+
+// mgetJSON fetches keys and decodes the values that exist with decode.
+func mgetJSON(ctx context.Context, c redis.Cmdable, keys []string, decode func(data []byte) error) error {
+	const chunk = 500
+	for len(keys) > 0 {
+		n := min(chunk, len(keys))
+		vals, err := c.MGet(ctx, keys[:n]...).Result()
+		if err != nil {
+			return err
+		}
+		for _, v := range vals {
+			str, ok := v.(string)
+			if !ok {
+				continue
+			}
+			if err := decode([]byte(str)); err != nil {
+				return err
+			}
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
