@@ -228,4 +228,3 @@ func (s *Store) Prune(ctx context.Context, before time.Time) error {
 	}
 	return nil
 }
-
