@@ -40,7 +40,9 @@ type chatRate struct {
 func newLimiter(l Limits) *limiter {
 	lm := &limiter{lim: l, slots: make(map[int64]bool), chats: make(map[int64]*chatRate)}
 	if l.Global > 0 {
-		lm.unit = time.Duration(float64(time.Second) / l.Global)
+		// The grid runs at 90% of the limit: a send that leaves a little
+		// after its slot must not crowd the next second's window.
+		lm.unit = time.Duration(float64(time.Second) / (l.Global * 0.9))
 	}
 	return lm
 }
@@ -90,6 +92,21 @@ func (l *limiter) takeGlobal(at time.Time) time.Time {
 	}
 	l.slots[idx] = true
 	return time.Unix(0, idx*u)
+}
+
+// sending records that a message to chat actually leaves at t, which may be
+// after its slot: the chat's next message keeps its full gap from this one.
+func (l *limiter) sending(chat int64, t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c := l.chats[chat]; c != nil {
+		if next := t.Add(l.lim.PerChat); next.After(c.next) {
+			c.next = next
+		}
+		if n := len(c.window); n > 0 && t.After(c.window[n-1]) {
+			c.window[n-1] = t
+		}
+	}
 }
 
 // hold pushes chat's next slot to at least until, after a 429.

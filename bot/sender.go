@@ -69,11 +69,12 @@ func (s *sender) run(ctx context.Context) error {
 	defer tick.Stop()
 	lastForget := s.now()
 	for {
-		due, err := s.store.Due(ctx, s.now(), 2048)
+		now := s.now()
+		due, err := s.store.Due(ctx, now, 2048)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("read outbox", "err", err)
 		}
-		for _, m := range s.heads(due) {
+		for _, m := range s.heads(due, now) {
 			s.mu.Lock()
 			s.inflight[m.Key] = true
 			s.busy[m.Chat] = true
@@ -112,10 +113,12 @@ func (s *sender) run(ctx context.Context) error {
 // message (by Created, then Key), so a chat's messages go out in the order
 // they were decided even after one of them was retried. Chats take turns in
 // the order of their oldest message.
-func (s *sender) heads(due []caunoi.OutMessage) []caunoi.OutMessage {
+//
+// now must be the time the due list was read at: a hold that ends after it
+// still applies, since the held message may be missing from the list.
+func (s *sender) heads(due []caunoi.OutMessage, now time.Time) []caunoi.OutMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
 	first := make(map[int64]int)
 	var order []int64
 	for i, m := range due {
@@ -182,6 +185,7 @@ func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
 		case <-t.C:
 		}
 	}
+	s.lim.sending(o.Chat, s.now())
 	msgID, err := s.send(ctx, o)
 	s.metrics.sent(err)
 	switch {
