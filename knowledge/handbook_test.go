@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/handbook"
 	"github.com/caunoi/caunoi/knowledge"
 )
 
@@ -422,5 +423,31 @@ func BenchmarkLoad(b *testing.B) {
 		if h, ps := knowledge.Load(fsys, testNow); h == nil {
 			b.Fatal(ps)
 		}
+	}
+}
+
+// BenchmarkLoadEmbedded loads the handbook that ships in the binary.
+func BenchmarkLoadEmbedded(b *testing.B) {
+	fsys := handbook.FS()
+	files := 0
+	fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".md") {
+			files++
+		}
+		return nil
+	})
+	b.ReportMetric(float64(files), "files")
+	for b.Loop() {
+		knowledge.Load(fsys, testNow)
+	}
+}
+
+func TestLoadEmbedded(t *testing.T) {
+	h, ps := knowledge.Load(handbook.FS(), testNow)
+	if h == nil {
+		t.Fatalf("the embedded handbook has errors:\n%s", problemLines(ps))
+	}
+	if len(h.Entries) == 0 || len(h.Departments) == 0 {
+		t.Errorf("embedded handbook: %d entries, %d departments", len(h.Entries), len(h.Departments))
 	}
 }
