@@ -257,3 +257,22 @@ func (s *Store) Value(ctx context.Context, key string) ([]byte, error) {
 	}
 	return v, nil
 }
+
+// Put stores value under key, replacing any value; ttl 0 means no expiry.
+func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if ttl < 0 {
+		return fmt.Errorf("put %q: negative ttl: %w", key, caunoi.ErrInvalid)
+	}
+	if err := s.rdb.Set(ctx, s.key("kv", key), value, ttl).Err(); err != nil {
+		return fmt.Errorf("put %q: %w", key, err)
+	}
+	return nil
+}
+
+// Delete removes key; a missing key is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.rdb.Del(ctx, s.key("kv", key)).Err(); err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -301,4 +302,54 @@ func testKVExpiry(t *testing.T, open func(testing.TB) caunoi.Store) {
 		t.Fatalf("Value: %v", err)
 	}
 	checkEqual(t, "Value after expiry and SetNX", string(v), "2")
+}
+
+// putDeleter is the overwrite-and-delete extension of caunoi.KV that both
+// stores offer for conversation state.
+type putDeleter interface {
+	Put(ctx context.Context, key string, value []byte, ttl time.Duration) error
+	Delete(ctx context.Context, key string) error
+}
+
+func testKVPutDelete(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	pd, ok := s.(putDeleter)
+	if !ok {
+		t.Skipf("%T has no Put and Delete", s)
+	}
+	if err := pd.Put(ctx, "nhap:42", []byte("bản nháp 1"), 0); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	if err := pd.Put(ctx, "nhap:42", []byte("bản nháp 2"), time.Hour); err != nil {
+		t.Fatalf("Put(replace): %v", err)
+	}
+	v, err := s.Value(ctx, "nhap:42")
+	if err != nil {
+		t.Fatalf("Value: %v", err)
+	}
+	checkEqual(t, "Value after Put", string(v), "bản nháp 2")
+	stored, err := s.SetNX(ctx, "nhap:42", []byte("x"), 0)
+	if err != nil || stored {
+		t.Errorf("SetNX over a Put value = %v, %v; want not stored", stored, err)
+	}
+	if err := pd.Delete(ctx, "nhap:42"); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	_, err = s.Value(ctx, "nhap:42")
+	checkErr(t, "Value after Delete", err, caunoi.ErrNotFound)
+	if err := pd.Delete(ctx, "nhap:42"); err != nil {
+		t.Errorf("Delete(missing): %v", err)
+	}
+
+	if err := pd.Put(ctx, "tam", []byte("1"), 200*time.Millisecond); err != nil {
+		t.Fatalf("Put(ttl): %v", err)
+	}
+	gone := pollUntil(t, expiryDeadline, func() bool {
+		_, err := s.Value(ctx, "tam")
+		return errors.Is(err, caunoi.ErrNotFound)
+	})
+	if !gone {
+		t.Errorf("a Put value with a ttl was still there after %s", expiryDeadline)
+	}
 }

@@ -51,6 +51,8 @@ func Run(t *testing.T, open func(tb testing.TB) caunoi.Store) {
 	t.Run("LockerExpiry", func(t *testing.T) { testLockerExpiry(t, open) })
 	t.Run("KV", func(t *testing.T) { testKV(t, open) })
 	t.Run("KVExpiry", func(t *testing.T) { testKVExpiry(t, open) })
+	t.Run("KVPutDelete", func(t *testing.T) { testKVPutDelete(t, open) })
+	RunDesk(t, open)
 }
 
 // suiteEpoch is the fixed instant the contract tests count from.
