@@ -847,7 +847,12 @@ func (r mdRenderer) writeInline(b *strings.Builder, n mdast.Node) {
 		case *mdast.Text:
 			val := v.Value(r.src)
 			if !v.IsRaw() {
-				val = util.UnescapePunctuations(util.ResolveEntityNames(util.ResolveNumericReferences(val)))
+				if bytes.IndexByte(val, '&') >= 0 {
+					val = util.ResolveEntityNames(util.ResolveNumericReferences(val))
+				}
+				if bytes.IndexByte(val, '\\') >= 0 {
+					val = util.UnescapePunctuations(val)
+				}
 			}
 			b.Write(val)
 			switch {
