@@ -40,9 +40,9 @@ type chatRate struct {
 func newLimiter(l Limits) *limiter {
 	lm := &limiter{lim: l, slots: make(map[int64]bool), chats: make(map[int64]*chatRate)}
 	if l.Global > 0 {
-		// The grid runs at 90% of the limit: a send that leaves a little
+		// The grid runs at 85% of the limit: a send that leaves a little
 		// after its slot must not crowd the next second's window.
-		lm.unit = time.Duration(float64(time.Second) / (l.Global * 0.9))
+		lm.unit = time.Duration(float64(time.Second) / (l.Global * 0.85))
 	}
 	return lm
 }
@@ -73,12 +73,16 @@ func (l *limiter) reserve(chat int64, isGroup bool, now time.Time) time.Time {
 		}
 	}
 	at = l.takeGlobal(at)
-	c.next = at.Add(l.lim.PerChat)
+	c.next = at.Add(l.gap())
 	if isGroup {
 		c.window = append(c.window, at)
 	}
 	return at
 }
+
+// gap is the spacing kept between two messages to one chat: the limit plus
+// 15%, since requests reach Telegram with some jitter.
+func (l *limiter) gap() time.Duration { return l.lim.PerChat + l.lim.PerChat*15/100 }
 
 // takeGlobal books the first free grid slot at or after at.
 func (l *limiter) takeGlobal(at time.Time) time.Time {
@@ -100,7 +104,7 @@ func (l *limiter) sending(chat int64, t time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if c := l.chats[chat]; c != nil {
-		if next := t.Add(l.lim.PerChat); next.After(c.next) {
+		if next := t.Add(l.gap()); next.After(c.next) {
 			c.next = next
 		}
 		if n := len(c.window); n > 0 && t.After(c.window[n-1]) {

@@ -40,6 +40,13 @@ type sender struct {
 	inflight map[string]bool     // outbox keys being sent
 	busy     map[int64]bool      // chats with a message being sent
 	held     map[int64]time.Time // chats waiting for a retry of their oldest message
+	released map[int64]time.Time // when each chat's person last wrote to the bot
+	// gen counts finished deliveries; doneGen is the generation at which
+	// each chat last finished one. A due list read before a chat's delivery
+	// finished may still hold the message just sent, so that chat sits out
+	// the round.
+	gen     uint64
+	doneGen map[int64]uint64
 }
 
 func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, now func() time.Time, m *Metrics) *sender {
@@ -49,6 +56,8 @@ func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, no
 		inflight: make(map[string]bool),
 		busy:     make(map[int64]bool),
 		held:     make(map[int64]time.Time),
+		released: make(map[int64]time.Time),
+		doneGen:  make(map[int64]uint64),
 	}
 }
 
@@ -69,12 +78,15 @@ func (s *sender) run(ctx context.Context) error {
 	defer tick.Stop()
 	lastForget := s.now()
 	for {
+		s.mu.Lock()
+		gen := s.gen
+		s.mu.Unlock()
 		now := s.now()
 		due, err := s.store.Due(ctx, now, 2048)
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("read outbox", "err", err)
 		}
-		for _, m := range s.heads(due, now) {
+		for _, m := range s.heads(due, now, gen) {
 			s.mu.Lock()
 			s.inflight[m.Key] = true
 			s.busy[m.Chat] = true
@@ -92,12 +104,21 @@ func (s *sender) run(ctx context.Context) error {
 				s.mu.Lock()
 				delete(s.inflight, m.Key)
 				delete(s.busy, m.Chat)
+				s.gen++
+				s.doneGen[m.Chat] = s.gen
 				s.mu.Unlock()
 				s.poke()
 			}(m)
 		}
 		if now := s.now(); now.Sub(lastForget) > time.Minute {
 			s.lim.forget(now.Add(-time.Minute))
+			s.mu.Lock()
+			for chat, t := range s.released {
+				if now.Sub(t) > time.Hour {
+					delete(s.released, chat)
+				}
+			}
+			s.mu.Unlock()
 			lastForget = now
 		}
 		select {
@@ -116,7 +137,7 @@ func (s *sender) run(ctx context.Context) error {
 //
 // now must be the time the due list was read at: a hold that ends after it
 // still applies, since the held message may be missing from the list.
-func (s *sender) heads(due []caunoi.OutMessage, now time.Time) []caunoi.OutMessage {
+func (s *sender) heads(due []caunoi.OutMessage, now time.Time, gen uint64) []caunoi.OutMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	first := make(map[int64]int)
@@ -136,7 +157,7 @@ func (s *sender) heads(due []caunoi.OutMessage, now time.Time) []caunoi.OutMessa
 	var out []caunoi.OutMessage
 	for _, chat := range order {
 		m := due[first[chat]]
-		if s.busy[chat] || s.inflight[m.Key] {
+		if s.busy[chat] || s.inflight[m.Key] || s.doneGen[chat] > gen {
 			continue
 		}
 		if until, ok := s.held[chat]; ok {
@@ -146,6 +167,11 @@ func (s *sender) heads(due []caunoi.OutMessage, now time.Time) []caunoi.OutMessa
 			delete(s.held, chat)
 		}
 		out = append(out, m)
+	}
+	for chat, g := range s.doneGen {
+		if g <= gen {
+			delete(s.doneGen, chat) // later lists are read after it
+		}
 	}
 	return out
 }
@@ -162,6 +188,7 @@ func (s *sender) hold(chat int64, until time.Time) {
 func (s *sender) release(chat int64) {
 	s.mu.Lock()
 	delete(s.held, chat)
+	s.released[chat] = s.now()
 	s.mu.Unlock()
 	s.poke()
 }
@@ -185,7 +212,8 @@ func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
 		case <-t.C:
 		}
 	}
-	s.lim.sending(o.Chat, s.now())
+	started := s.now()
+	s.lim.sending(o.Chat, started)
 	msgID, err := s.send(ctx, o)
 	s.metrics.sent(err)
 	switch {
@@ -199,7 +227,7 @@ func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
 	case ctx.Err() != nil:
 		// Shutting down: the message stays in the outbox for the next run.
 	default:
-		s.failed(ctx, m, o, err)
+		s.failed(ctx, m, o, err, started)
 	}
 }
 
@@ -210,7 +238,7 @@ func (s *sender) finish(ctx context.Context, key string) {
 }
 
 // failed decides what a failed send means.
-func (s *sender) failed(ctx context.Context, m caunoi.OutMessage, o outgoing, err error) {
+func (s *sender) failed(ctx context.Context, m caunoi.OutMessage, o outgoing, err error, started time.Time) {
 	var tooMany *tgbot.TooManyRequestsError
 	now := s.now()
 	var retryAt time.Time
@@ -222,6 +250,14 @@ func (s *sender) failed(ctx context.Context, m caunoi.OutMessage, o outgoing, er
 		retryAt = now.Add(wait)
 		s.log.Warn("telegram asked to slow down", "chat_id", o.Chat, "retry_after", tooMany.RetryAfter)
 	case errors.Is(err, tgbot.ErrorForbidden):
+		s.mu.Lock()
+		wrote := s.released[o.Chat].After(started)
+		s.mu.Unlock()
+		if wrote {
+			// They wrote to the bot while this send was refused: try again.
+			retryAt = now.Add(time.Second)
+			break
+		}
 		retryAt = now.Add(blockedHold)
 		s.log.Info("recipient unreachable; holding message until they write", "chat_id", o.Chat)
 	case errors.Is(err, tgbot.ErrorBadRequest):
