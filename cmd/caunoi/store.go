@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/boltstore"
+	"github.com/caunoi/caunoi/store/redisstore"
+)
+
+// openStore opens the store that addr names:
+//
+//   - bolt:PATH, or a bare PATH: the embedded store, one bbolt file;
+//   - redis://… or rediss://…: Redis, with an optional prefix parameter for
+//     the key prefix (redis://localhost:6379/0?prefix=caunoi:). A
+//     master_name parameter selects Sentinel, several addr parameters or
+//     cluster=true select Cluster.
+//
+// Errors are sentences for the administrator, in Vietnamese; they never
+// contain a Redis password.
+func openStore(ctx context.Context, addr string) (caunoi.Store, error) {
+	addr = strings.TrimSpace(addr)
+	switch {
+	case addr == "":
+		return nil, errors.New("chưa chỉ định kho dữ liệu: cần đường dẫn tệp (bolt:ĐƯỜNG_DẪN) hoặc địa chỉ redis://")
+	case strings.HasPrefix(addr, "redis://"), strings.HasPrefix(addr, "rediss://"):
+		s, err := redisstore.Open(ctx, addr)
+		switch {
+		case errors.Is(err, caunoi.ErrInvalid):
+			return nil, fmt.Errorf("địa chỉ Redis %s không hợp lệ: %v", storeDisplay(addr), err)
+		case err != nil:
+			return nil, fmt.Errorf("không kết nối được Redis tại %s: %v", storeDisplay(addr), err)
+		}
+		return s, nil
+	case strings.Contains(addr, "://") && !strings.HasPrefix(addr, "bolt:"):
+		return nil, fmt.Errorf("không hiểu địa chỉ kho dữ liệu %s: dùng bolt:ĐƯỜNG_DẪN, một đường dẫn tệp, hoặc redis://máy:cổng/số?prefix=…", storeDisplay(addr))
+	}
+	path := strings.TrimPrefix(strings.TrimPrefix(addr, "bolt:"), "//")
+	if path == "" {
+		return nil, errors.New("thiếu đường dẫn tệp dữ liệu sau bolt:")
+	}
+	s, err := boltstore.Open(path)
+	switch {
+	case errors.Is(err, boltstore.ErrLocked):
+		return nil, fmt.Errorf("tệp dữ liệu %s đang được một tiến trình caunoi khác dùng; dừng tiến trình đó (hoặc dùng Redis để chạy nhiều bản) rồi thử lại", path)
+	case err != nil:
+		return nil, fmt.Errorf("không mở được tệp dữ liệu %s: %v", path, err)
+	}
+	return s, nil
+}
+
+// storeDisplay returns addr fit for messages and logs: a URL's password is
+// replaced by "xxxxx", and an address that does not parse but seems to
+// carry credentials is cut to its scheme.
+func storeDisplay(addr string) string {
+	if !strings.Contains(addr, "://") {
+		return addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		scheme, _, _ := strings.Cut(addr, "://")
+		if strings.Contains(addr, "@") {
+			return scheme + "://…"
+		}
+		return addr
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/caunoi/caunoi/store/boltstore"
+	"github.com/caunoi/caunoi/store/redisstore"
+	"github.com/caunoi/caunoi/store/redistest"
+)
+
+func TestOpenStoreBolt(t *testing.T) {
+	dir := t.TempDir()
+	for _, addr := range []string{
+		"bolt:" + filepath.Join(dir, "a.db"),
+		"bolt://" + filepath.Join(dir, "b.db"),
+		filepath.Join(dir, "sub", "c.db"),
+	} {
+		s, err := openStore(context.Background(), addr)
+		if err != nil {
+			t.Errorf("openStore(%s): %v", addr, err)
+			continue
+		}
+		if _, ok := s.(*boltstore.Store); !ok {
+			t.Errorf("openStore(%s) = %T, want *boltstore.Store", addr, s)
+		}
+		s.Close()
+	}
+	for _, name := range []string{"a.db", "b.db", "sub/c.db"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("store file %s: %v", name, err)
+		}
+	}
+}
+
+func TestOpenStoreRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	s, err := openStore(context.Background(), srv.URL(0)+"?prefix=thu:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, ok := s.(*redisstore.Store); !ok {
+		t.Errorf("openStore = %T, want *redisstore.Store", s)
+	}
+	if _, err := s.SetNX(context.Background(), "k", []byte("v"), 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenStoreErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		addr string
+		want string // a phrase the message must contain
+	}{
+		{"", "chưa chỉ định kho dữ liệu"},
+		{"bolt:", "thiếu đường dẫn"},
+		{"http://máy:80/x", "không hiểu địa chỉ kho dữ liệu"},
+		{"redis://an:matkhau@127.0.0.1:1/0", "không kết nối được Redis tại redis://an:xxxxx@127.0.0.1:1/0"},
+		{"redis://an:matkhau@127.0.0.1:1/khong", "không hợp lệ"},
+		{"redis://an:matkhau@[::1/0", "không hợp lệ"},
+		{"rediss://an:matkhau@127.0.0.1:1/0?la=1", "không hợp lệ"},
+		{filepath.Join(dir, "khong-co-thu-muc\x00", "x.db"), "không mở được tệp dữ liệu"},
+	}
+	for _, tt := range tests {
+		_, err := openStore(context.Background(), tt.addr)
+		if err == nil {
+			t.Errorf("openStore(%q) succeeded, want an error", tt.addr)
+			continue
+		}
+		if !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("openStore(%q): got %q, want it to contain %q", tt.addr, err, tt.want)
+		}
+		if strings.Contains(err.Error(), "matkhau") {
+			t.Errorf("openStore(%q) shows the password: %v", tt.addr, err)
+		}
+	}
+}
