@@ -126,13 +126,22 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 	)
 	err := s.watch(ctx, func(tx *redis.Tx) error {
 		fnErr = nil
-		raw, err := tx.Get(ctx, tk).Bytes()
+		// Read the ticket and the length of its timeline in one round trip.
+		var (
+			get  *redis.StringCmd
+			llen *redis.IntCmd
+		)
+		_, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
+			get, llen = p.Get(ctx, tk), p.LLen(ctx, ek)
+			return nil
+		})
 		if errors.Is(err, redis.Nil) {
 			return caunoi.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
+		raw, _ := get.Bytes()
 		var old, cur caunoi.Ticket
 		if err := json.Unmarshal(raw, &old); err != nil {
 			return err
@@ -152,10 +161,7 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 		}
 		var evData []any
 		if len(evs) > 0 {
-			n, err := tx.LLen(ctx, ek).Result()
-			if err != nil {
-				return err
-			}
+			n := llen.Val()
 			for i, e := range evs {
 				e.Ticket, e.Seq = number, int(n)+i+1
 				data, err := encode(e)
