@@ -1,3 +1,6 @@
+// Package knowledge turns the handbook into answers. Load reads and
+// validates the Markdown entries, departments and glossary; the rest of the
+// package indexes the passages and searches them.
 package knowledge
 
 import (
@@ -419,7 +422,7 @@ func (l *handbookLoader) parseEntry(file string, src []byte) (parsedEntry, bool)
 		}
 	} else if e.ID != "" && !entryIDPattern.MatchString(e.ID) {
 		l.errorf(file, pe.keyLine("id"), "id %q không hợp lệ: chỉ dùng chữ thường không dấu, số, \"-\", \"_\", ngăn cách bằng \"/\"", e.ID)
-	} else if e.ID == "" {
+	} else if e.ID == "" && !notText["id"] {
 		l.errorf(file, pe.keyLine("id"), "\"id\" đang trống; bỏ dòng này để dùng đường dẫn tệp làm id")
 	}
 	if e.Title == "" && !notText["title"] {
