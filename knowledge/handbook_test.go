@@ -365,6 +365,8 @@ func TestLoadLimits(t *testing.T) {
 			[]want{{"ho-tich/a.md", 6, false, `"questions": mục thứ 2 không phải chuỗi`}}},
 		{"front matter is a list", map[string]string{"ho-tich/a.md": "---\n- title\n---\nTờ khai.\n"},
 			[]want{{"ho-tich/a.md", 2, false, "phần đầu phải là các cặp"}}},
+		{"id is a list", map[string]string{"ho-tich/a.md": "---\nid: [a, b]\ntitle: A\ndepartment: tu-phap\n---\nTờ khai.\n"},
+			[]want{{"ho-tich/a.md", 2, false, `"id" phải là một chuỗi`}}},
 		{"department is a list", map[string]string{"ho-tich/a.md": "---\ntitle: A\ndepartment: [tu-phap, cong-an]\n---\nTờ khai.\n"},
 			[]want{{"ho-tich/a.md", 3, false, `"department" phải là một chuỗi`}}},
 	}
