@@ -212,6 +212,10 @@ func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
 		case <-t.C:
 		}
 	}
+	// Once a request leaves, it is seen through even if the bot is
+	// stopping: abandoning it halfway would leave Telegram holding a message
+	// that the outbox still counts as unsent, and it would go twice.
+	ctx = context.WithoutCancel(ctx)
 	started := s.now()
 	s.lim.sending(o.Chat, started)
 	msgID, err := s.send(ctx, o)
@@ -224,8 +228,6 @@ func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
 			}
 		}
 		s.finish(ctx, m.Key)
-	case ctx.Err() != nil:
-		// Shutting down: the message stays in the outbox for the next run.
 	default:
 		s.failed(ctx, m, o, err, started)
 	}
