@@ -42,6 +42,14 @@ if #KEYS == 6 then redis.call('SET', KEYS[6], ARGV[1]) end
 return ARGV[1]
 `)
 
+// reserveScript returns {number, 0} when the idempotency key names a ticket,
+// else {"", the next sequence}. KEYS: idem, seq
+var reserveScript = redis.NewScript(`
+local existing = redis.call('GET', KEYS[1])
+if existing then return {existing, 0} end
+return {'', redis.call('INCR', KEYS[2])}
+`)
+
 func (s *Store) ticketKey(number string) string { return s.key("t", number) }
 func (s *Store) eventsKey(number string) string { return s.key("ev", number) }
 func (s *Store) deptIndex(dept string) string   { return s.key("tix", "dept", dept) }
@@ -57,25 +65,33 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	if prefix == "" {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: empty prefix: %w", caunoi.ErrInvalid)
 	}
+	year := t.Created.Year()
+	seq := s.key("seq", prefix, strconv.Itoa(year))
 	idem := ""
-	if t.IdemKey != "" {
+	var n int64
+	if t.IdemKey == "" {
+		var err error
+		if n, err = s.rdb.Incr(ctx, seq).Result(); err != nil {
+			return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
+		}
+	} else {
+		// One round trip: the earlier ticket's number, or a new sequence.
 		idem = s.key("idem", t.IdemKey)
-		num, err := s.rdb.Get(ctx, idem).Result()
-		if err == nil {
-			got, err := s.Ticket(ctx, num)
+		res, err := reserveScript.Run(ctx, s.rdb, []string{idem, seq}).Slice()
+		if err == nil && len(res) != 2 {
+			err = fmt.Errorf("unexpected reply %v", res)
+		}
+		if err != nil {
+			return caunoi.Ticket{}, false, fmt.Errorf("create ticket: reserve a number: %w", err)
+		}
+		if existing, ok := res[0].(string); ok && existing != "" {
+			got, err := s.Ticket(ctx, existing)
 			if err != nil {
 				return caunoi.Ticket{}, false, fmt.Errorf("create ticket: earlier %w", err)
 			}
 			return got, false, nil
 		}
-		if !errors.Is(err, redis.Nil) {
-			return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
-		}
-	}
-	year := t.Created.Year()
-	n, err := s.rdb.Incr(ctx, s.key("seq", prefix, strconv.Itoa(year))).Result()
-	if err != nil {
-		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
+		n, _ = res[1].(int64)
 	}
 	t.Number = fmt.Sprintf("%s-%04d-%06d", prefix, year, n)
 	ev.Ticket, ev.Seq = t.Number, 1
