@@ -29,7 +29,7 @@ func RunDesk(t *testing.T, open func(tb testing.TB) caunoi.Store) {
 	t.Run("ClaimConcurrent", func(t *testing.T) { testDeskClaimConcurrent(t, open) })
 	t.Run("Access", func(t *testing.T) { testDeskAccess(t, open) })
 	t.Run("AskAndFeedback", func(t *testing.T) { testDeskAskFeedback(t, open) })
-	t.Run("Invites", func(t *testing.T) { testDeskInvites(t, open) })
+	t.Run("RegisterWithInvite", func(t *testing.T) { testDeskInvites(t, open) })
 	t.Run("Deadlines", func(t *testing.T) { testDeskDeadlines(t, open) })
 	t.Run("Stats", func(t *testing.T) { testDeskStats(t, open) })
 }
