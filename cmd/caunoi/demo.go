@@ -34,7 +34,8 @@ mạng. Không có --script: trò chuyện từ bàn phím, vai cán bộ xã ho
 
 Tham số:
   --script TỆP         chạy kịch bản TỆP, in diễn biến; mã thoát khác 0 nếu
-                       một dòng expect không đạt
+                       một dòng expect không đạt. Nêu nhiều lần để chạy lần
+                       lượt nhiều kịch bản (mỗi kịch bản một cán bộ xã mới)
   --handbook THƯ_MỤC   dùng sổ tay trong THƯ_MỤC thay cho sổ tay đóng gói
   --verbose            in nhật ký của bot ra stderr
   -h, --help           in hướng dẫn này
@@ -63,7 +64,8 @@ var demoStaffNames = []string{
 func runDemo(ctx context.Context, m *Main, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	script := fs.String("script", "", "")
+	var scripts demoScripts
+	fs.Var(&scripts, "script", "")
 	hbDir := fs.String("handbook", "", "")
 	verbose := fs.Bool("verbose", false, "")
 	if err := fs.Parse(trimArgs(args)); err != nil {
@@ -78,17 +80,23 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 		fmt.Fprintf(m.Stderr, "caunoi demo: thừa tham số %q\n\n%s", fs.Arg(0), demoUsage)
 		return errUsage
 	}
-	var steps []demoStep
-	if *script != "" {
-		f, err := os.Open(*script)
+	// Every script is read and checked before anything runs.
+	steps := make([][]demoStep, len(scripts))
+	var bad []error
+	for i, name := range scripts {
+		f, err := os.Open(name)
 		if err != nil {
-			return &exitError{code: 2, err: fmt.Errorf("không mở được kịch bản %s: %w", *script, err)}
+			bad = append(bad, fmt.Errorf("không mở được kịch bản %s: %w", name, err))
+			continue
 		}
-		steps, err = parseDemoScript(f, *script)
+		steps[i], err = parseDemoScript(f, name)
 		f.Close()
 		if err != nil {
-			return &exitError{code: 2, err: err}
+			bad = append(bad, err)
 		}
+	}
+	if len(bad) > 0 {
+		return &exitError{code: 2, err: errors.Join(bad...)}
 	}
 	log := slog.New(slog.DiscardHandler)
 	if *verbose {
@@ -102,10 +110,26 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 		return fmt.Errorf("khởi động bản chạy thử: %w", err)
 	}
 	defer e.Close()
-	if *script != "" {
-		return e.runScript(ctx, *script, steps)
+	if len(scripts) > 0 {
+		return e.runScripts(ctx, scripts, steps)
+	}
+	if err := e.newOfficial(ctx); err != nil {
+		return err
 	}
 	return e.interactive(ctx, m.Stdin)
+}
+
+// demoScripts collects repeated --script flags.
+type demoScripts []string
+
+func (s *demoScripts) String() string { return strings.Join(*s, ",") }
+
+func (s *demoScripts) Set(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("thiếu tên tệp kịch bản")
+	}
+	*s = append(*s, v)
+	return nil
 }
 
 // isTerminal reports whether w is a character device, such as a terminal.
@@ -163,8 +187,9 @@ type demoEnv struct {
 }
 
 // startDemo builds the demo world: emulator, temporary store, the app with
-// one staff group per department, the commune, and the official and staff
-// registered through the bot with invites. The caller must Close it.
+// one staff group per department, the commune, and the staff registered
+// through the bot with invites. The official comes with newOfficial. The
+// caller must Close it.
 func startDemo(ctx context.Context, o demoOptions) (_ *demoEnv, err error) {
 	hfs, err := handbookFS(o.HandbookDir)
 	if err != nil {
@@ -194,9 +219,7 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoEnv, err error) {
 	if e.srv, err = telegramtest.NewServer(telegramtest.WithBotName("CauNoiDemoBot", "Cầu Nối (minh họa)")); err != nil {
 		return nil, fmt.Errorf("máy chủ Telegram giả lập: %w", err)
 	}
-	e.official = e.srv.AddUser(telegramtest.User{FirstName: demoOfficial, Username: "lan_demo", LanguageCode: "vi"})
-	e.chats = append(e.chats, e.official.ID)
-	e.chatName[e.official.ID] = demoOfficial
+	e.chats = append(e.chats, 0) // the official's chat, set by newOfficial
 	for i, d := range e.depts {
 		name := demoStaffNames[i%len(demoStaffNames)]
 		if i >= len(demoStaffNames) {
@@ -246,22 +269,43 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoEnv, err error) {
 	return e, nil
 }
 
-// populate puts the commune in the registry and registers the official and
-// every staff member by sending /start with an invite code, as people do.
+// populate puts the commune in the registry and registers every staff
+// member.
 func (e *demoEnv) populate(ctx context.Context) error {
-	st := e.app.store
-	err := st.ReplaceCommunes(ctx, []caunoi.Commune{{Code: demoCommuneCode, Name: demoCommuneName, Province: demoProvince}})
+	err := e.app.store.ReplaceCommunes(ctx, []caunoi.Commune{{Code: demoCommuneCode, Name: demoCommuneName, Province: demoProvince}})
 	if err != nil {
 		return fmt.Errorf("danh mục xã: %w", err)
 	}
-	type person struct {
-		user telegramtest.User
-		req  caunoi.InviteRequest
-	}
-	people := []person{{e.official, caunoi.InviteRequest{Role: caunoi.RoleOfficial, Commune: demoCommuneCode}}}
+	var people []demoPerson
 	for _, d := range e.depts {
-		people = append(people, person{e.staff[d.Code], caunoi.InviteRequest{Role: caunoi.RoleStaff, Department: d.Code}})
+		people = append(people, demoPerson{e.staff[d.Code], caunoi.InviteRequest{Role: caunoi.RoleStaff, Department: d.Code}})
 	}
+	return e.register(ctx, people)
+}
+
+// newOfficial registers a new demo official, who starts with an empty chat,
+// and forgets the latest ticket: what follows concerns only this official.
+func (e *demoEnv) newOfficial(ctx context.Context) error {
+	u := e.srv.AddUser(telegramtest.User{FirstName: demoOfficial, Username: "lan_demo", LanguageCode: "vi"})
+	e.lock()
+	e.official = u
+	e.chats[0] = u.ID
+	e.chatName[u.ID] = demoOfficial
+	e.card, e.toast = nil, ""
+	e.unlock()
+	return e.register(ctx, []demoPerson{{u, caunoi.InviteRequest{Role: caunoi.RoleOfficial, Commune: demoCommuneCode}}})
+}
+
+// demoPerson is someone to register, with the invite they get.
+type demoPerson struct {
+	user telegramtest.User
+	req  caunoi.InviteRequest
+}
+
+// register signs people up the way people do: each gets an invite code and
+// sends /start with it to the bot.
+func (e *demoEnv) register(ctx context.Context, people []demoPerson) error {
+	st := e.app.store
 	for _, p := range people {
 		inv, err := e.app.desk.CreateInvite(ctx, caunoi.Operator, p.req)
 		if err != nil {
@@ -290,6 +334,8 @@ func (e *demoEnv) populate(ctx context.Context) error {
 		}
 	}
 	// What the bot said during registration is not part of the show.
+	e.lock()
+	defer e.unlock()
 	for _, c := range e.chats {
 		e.printed[c] = len(e.srv.Outbox(c))
 	}
@@ -724,15 +770,40 @@ func (e *demoEnv) printWorld() {
 	fmt.Fprintf(e.out, "Cán bộ Sở: %d nhóm, mỗi nhóm một cán bộ đã đăng ký.\n", len(e.depts))
 }
 
-// runScript performs steps in order and stops at the first that fails.
-func (e *demoEnv) runScript(ctx context.Context, name string, steps []demoStep) error {
+// runScripts runs each script in turn, each with a newly registered
+// official, and reports every script that failed.
+func (e *demoEnv) runScripts(ctx context.Context, names []string, steps [][]demoStep) error {
 	e.printWorld()
+	var failed []error
+	for i, name := range names {
+		if len(names) > 1 {
+			fmt.Fprintf(e.out, "\n══ Kịch bản %s ══\n", name)
+		}
+		if err := e.newOfficial(ctx); err != nil {
+			return err
+		}
+		if err := e.runScript(ctx, name, steps[i]); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		return &exitError{code: 1, err: errors.Join(failed...)}
+	}
+	return nil
+}
+
+// runScript performs steps in order and stops at the first that fails; the
+// error starts with "name:line:".
+func (e *demoEnv) runScript(ctx context.Context, name string, steps []demoStep) error {
 	checks := 0
 	for _, st := range steps {
 		fmt.Fprintf(e.out, "\n▶ %d │ %s\n", st.Line, st.Src)
 		if err := e.step(ctx, st); err != nil {
 			fmt.Fprintf(e.out, "  ✗ %v\n", err)
-			return &exitError{code: 1, err: fmt.Errorf("%s:%d: %w", name, st.Line, err)}
+			return fmt.Errorf("%s:%d: %w", name, st.Line, err)
 		}
 		if st.Op == opExpect {
 			checks++
