@@ -234,7 +234,16 @@ func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery, r *reply)
 		r.add(outgoing{Kind: outEdit, Chat: chat, Message: msg.ID, Text: esc(txtRated)})
 		return b.deliver(ctx, out, r)
 	default:
-		notice = errTxtButton
+		h, ok := actions[cb.Action]
+		if !ok {
+			notice = errTxtButton
+			return nil
+		}
+		n, err := h(b, ctx, q, cb, r)
+		if err != nil {
+			return fail(err)
+		}
+		notice = n
 	}
 	return nil
 }

@@ -239,10 +239,26 @@ func (b *Bot) onCommand(ctx context.Context, m *models.Message, c command, r *re
 		}
 		r.text(chat, esc(txtMyTickets)+"\n"+strings.Join(lines, "\n"), nil)
 	default:
+		if h, ok := privateCommands[c.Name]; ok {
+			return h(b, ctx, m, c, r)
+		}
 		r.text(chat, esc(txtHelp), nil)
 	}
 	return nil
 }
+
+// commandHandler handles a command; extra features register theirs in
+// privateCommands or groupCommands from their own files.
+type commandHandler func(b *Bot, ctx context.Context, m *models.Message, c command, r *reply) error
+
+// callbackHandler handles a button of an action registered in actions.
+type callbackHandler func(b *Bot, ctx context.Context, q *models.CallbackQuery, cb callback, r *reply) (notice string, err error)
+
+var (
+	privateCommands = map[string]commandHandler{}
+	groupCommands   = map[string]commandHandler{}
+	actions         = map[action]callbackHandler{}
+)
 
 // maxInviteTries is how many invite codes a person may try in an hour.
 const maxInviteTries = 5
@@ -322,6 +338,9 @@ func (b *Bot) onGroup(ctx context.Context, m *models.Message, r *reply) error {
 		}
 		if c.Name == "phieu" {
 			return b.groupTickets(ctx, m, dept, r)
+		}
+		if h, ok := groupCommands[c.Name]; ok {
+			return h(b, ctx, m, c, r)
 		}
 		return nil
 	}
