@@ -111,17 +111,19 @@ func ParseCommunesCSV(r io.Reader) ([]Commune, error) {
 
 	var out []Commune
 	seen := map[string]int{} // code → line
+	lastLine := hl
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			// A broken quote leaves the rest of the file unreadable.
-			problems = append(problems, csvRowError(err, line))
+			problems = append(problems, csvRowError(err, lastLine+1))
 			break
 		}
+		line, _ := cr.FieldPos(0)
+		lastLine = line
 		if len(rec) != len(header) {
 			bad(line, "có %d cột, cần %d như dòng tiêu đề (wrong number of fields)", len(rec), len(header))
 			continue
@@ -208,7 +210,12 @@ func NFC(s string) string {
 	if !hasCombining(s) {
 		return s
 	}
-	rs := []rune(s)
+	// Decompose fully, so that a mark typed after a precomposed letter
+	// ("Ô" + horn) finds its canonical place.
+	rs := make([]rune, 0, len(s))
+	for _, r := range s {
+		rs = appendDecomposed(rs, r)
+	}
 	// Put each run of combining marks in canonical order.
 	for i := 0; i < len(rs); {
 		if combiningClass[rs[i]] == 0 {
@@ -255,4 +262,22 @@ func hasCombining(s string) bool {
 		}
 	}
 	return false
+}
+
+// nfcDecomp is the inverse of nfcPairs: a letter's canonical decomposition
+// into a shorter letter and one mark.
+var nfcDecomp = func() map[rune][2]rune {
+	m := make(map[rune][2]rune, len(nfcPairs))
+	for pair, r := range nfcPairs {
+		m[r] = pair
+	}
+	return m
+}()
+
+// appendDecomposed appends r's full canonical decomposition to rs.
+func appendDecomposed(rs []rune, r rune) []rune {
+	if d, ok := nfcDecomp[r]; ok {
+		return append(appendDecomposed(rs, d[0]), d[1])
+	}
+	return append(rs, r)
 }

@@ -182,3 +182,51 @@ func BenchmarkParseCommunesCSV(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseCommunesCSV checks that no input makes the parser panic, and that
+// it returns either communes or errors, never both or neither.
+func FuzzParseCommunesCSV(f *testing.F) {
+	f.Add("code,name,province,former\n00001,Xã A,Tỉnh B,Xã C;Xã D\n")
+	f.Add("\uFEFF# ghi chú\ncode,name,province\n00001,\"Xã \"\"A\"\"\",Tỉnh B\n")
+	f.Add("code,name,province,former\n00001,\"Xã A,Tỉnh B,\n")
+	f.Add("code,code\n")
+	f.Add("name,province,code\n,,\n\n\"")
+	f.Fuzz(func(t *testing.T, in string) {
+		cs, err := caunoi.ParseCommunesCSV(strings.NewReader(in))
+		if (err == nil) == (len(cs) == 0) {
+			t.Fatalf("got %d communes and error %v", len(cs), err)
+		}
+		if err != nil && !errors.Is(err, caunoi.ErrInvalid) {
+			t.Fatalf("error %v does not wrap ErrInvalid", err)
+		}
+		for _, c := range cs {
+			if c.Code == "" || c.Name == "" || c.Province == "" || c.Name != caunoi.NFC(c.Name) {
+				t.Fatalf("accepted %+v", c)
+			}
+		}
+	})
+}
+
+// FuzzNFC compares NFC with golang.org/x/text on strings built from
+// Vietnamese letters, ASCII and the combining marks that Vietnamese uses,
+// in any order and number.
+func FuzzNFC(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3})
+	f.Add([]byte{5, 40, 41, 7, 42, 43, 44})
+	alphabet := []rune("aăâeêioôơuưyAĂÂEÊIOÔƠUƯYđĐbcnt ,\u0300\u0301\u0302\u0303\u0306\u0309\u031B\u0323")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		// x/text breaks runs of more than 30 marks with U+034F (the
+		// stream-safe format); stay below that.
+		if len(b) > 30 {
+			b = b[:30]
+		}
+		rs := make([]rune, len(b))
+		for i, c := range b {
+			rs[i] = alphabet[int(c)%len(alphabet)]
+		}
+		s := string(rs)
+		if got, want := caunoi.NFC(s), norm.NFC.String(s); got != want {
+			t.Fatalf("NFC(%+q) = %+q, want %+q", s, got, want)
+		}
+	})
+}
