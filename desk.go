@@ -189,6 +189,9 @@ func (d *Desk) Ask(ctx context.Context, actor UserID, text string) (Answer, erro
 			return Answer{}, fmt.Errorf("ask: load user %d: %w", actor, err)
 		}
 	}
+	if d.Searcher == nil {
+		return Answer{}, errors.New("ask: the desk has no searcher")
+	}
 	res, err := d.Searcher.Search(ctx, text, SearchLimit)
 	if err != nil {
 		return Answer{}, fmt.Errorf("ask: search: %w", err)
