@@ -151,6 +151,17 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 // Username is the bot's Telegram username, for invite links.
 func (b *Bot) Username() string { return b.me.Username }
 
+// Ping checks that the Bot API answers and accepts the token, with getMe and
+// a 5 s timeout (shorter if ctx says so). The error never contains the token.
+func (b *Bot) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := b.api.GetMe(ctx); err != nil {
+		return fmt.Errorf("telegram getMe: %s", strings.ReplaceAll(err.Error(), b.cfg.Token, "***"))
+	}
+	return nil
+}
+
 // WebhookHandler returns the handler for webhook mode; secret must match
 // the one given to setWebhook.
 func (b *Bot) WebhookHandler(secret string) http.Handler {

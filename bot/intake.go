@@ -251,11 +251,13 @@ type dispatcher struct {
 	metrics *Metrics
 	limit   int           // updates handled at once
 	timeout time.Duration // per update
+	leases  *leases
 
 	wake chan struct{}
 
 	mu      sync.Mutex
 	queued  map[int64]bool                  // update ids given to a chat queue
+	held    map[int64]bool                  // chats whose lease this replica holds (shared stores)
 	queues  map[int64][]caunoi.JournalEntry // per chat
 	running map[int64]bool
 }
@@ -263,8 +265,9 @@ type dispatcher struct {
 func newDispatcher(j caunoi.Journal, handle func(context.Context, *models.Update) error, log *slog.Logger, m *Metrics) *dispatcher {
 	return &dispatcher{
 		journal: j, handle: handle, log: log, metrics: m, limit: 64, timeout: 60 * time.Second,
+		leases: &leases{},
 		wake:   make(chan struct{}, 1),
-		queued: make(map[int64]bool), queues: make(map[int64][]caunoi.JournalEntry), running: make(map[int64]bool),
+		queued: make(map[int64]bool), held: make(map[int64]bool), queues: make(map[int64][]caunoi.JournalEntry), running: make(map[int64]bool),
 	}
 }
 
@@ -287,11 +290,44 @@ func (d *dispatcher) run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			d.log.Error("read journal", "err", err)
 		}
-		d.mu.Lock()
+		owned := map[int64]bool{}
 		for _, e := range pending {
-			if d.queued[e.ID] {
+			d.mu.Lock()
+			skip := d.queued[e.ID]
+			running := d.running[e.Chat]
+			d.mu.Unlock()
+			if skip {
 				continue
 			}
+			if !running {
+				// Another replica may own the chat: leave it to them.
+				ok, seen := owned[e.Chat]
+				if !seen {
+					var err error
+					ok, err = d.leases.take(ctx, "handle", e.Chat)
+					if err != nil && ctx.Err() == nil {
+						d.log.Error("take chat lease", "chat_id", e.Chat, "err", err)
+					}
+					d.mu.Lock()
+					fresh := ok && d.leases.locker != nil && !d.held[e.Chat]
+					if fresh {
+						// Just taken over: this list was read before, and
+						// may hold updates the previous owner finished.
+						// Read the journal again as the owner.
+						d.held[e.Chat] = true
+						ok = false
+					}
+					d.mu.Unlock()
+					if fresh {
+						d.poke()
+					}
+					owned[e.Chat] = ok
+				}
+				if !ok {
+					continue
+				}
+			}
+			d.mu.Lock()
 			d.queued[e.ID] = true
 			d.queues[e.Chat] = append(d.queues[e.Chat], e)
 			if !d.running[e.Chat] {
@@ -299,8 +335,8 @@ func (d *dispatcher) run(ctx context.Context) error {
 				wg.Add(1)
 				go d.drain(ctx, &wg, sem, e.Chat)
 			}
+			d.mu.Unlock()
 		}
-		d.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -317,9 +353,14 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 		d.mu.Lock()
 		q := d.queues[chat]
 		if len(q) == 0 || ctx.Err() != nil {
+			for _, e := range q {
+				delete(d.queued, e.ID)
+			}
 			delete(d.queues, chat)
 			delete(d.running, chat)
+			delete(d.held, chat)
 			d.mu.Unlock()
+			d.leases.drop(ctx, "handle", chat)
 			return
 		}
 		e := q[0]
@@ -333,6 +374,21 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 			delete(d.queues, chat)
 			delete(d.running, chat)
 			delete(d.queued, e.ID)
+			d.mu.Unlock()
+			return
+		}
+		if ok, err := d.leases.take(ctx, "handle", chat); err != nil || !ok {
+			// Lost the chat (this replica stalled past the lease): give
+			// the rest back to whoever owns it now.
+			<-sem
+			d.mu.Lock()
+			for _, x := range d.queues[chat] {
+				delete(d.queued, x.ID)
+			}
+			delete(d.queued, e.ID)
+			delete(d.queues, chat)
+			delete(d.running, chat)
+			delete(d.held, chat)
 			d.mu.Unlock()
 			return
 		}

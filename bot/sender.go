@@ -33,6 +33,7 @@ type sender struct {
 	now     func() time.Time
 	workers int
 	metrics *Metrics
+	leases  *leases
 
 	wake chan struct{}
 
@@ -47,17 +48,22 @@ type sender struct {
 	// the round.
 	gen     uint64
 	doneGen map[int64]uint64
+	// owned are the chats whose send lease this replica holds, with several
+	// replicas on one store. A chat is sent to only from due lists read
+	// while its lease was held, so two replicas never send one message.
+	owned map[int64]bool
 }
 
 func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, now func() time.Time, m *Metrics) *sender {
 	return &sender{
-		api: api, store: st, lim: newLimiter(lim), log: log, now: now, workers: 16, metrics: m,
+		api: api, store: st, lim: newLimiter(lim), log: log, now: now, workers: 16, metrics: m, leases: &leases{},
 		wake:     make(chan struct{}, 1),
 		inflight: make(map[string]bool),
 		busy:     make(map[int64]bool),
 		held:     make(map[int64]time.Time),
 		released: make(map[int64]time.Time),
 		doneGen:  make(map[int64]uint64),
+		owned:    make(map[int64]bool),
 	}
 }
 
@@ -86,7 +92,11 @@ func (s *sender) run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("read outbox", "err", err)
 		}
-		for _, m := range s.heads(due, now, gen) {
+		heads := s.heads(due, now, gen)
+		if s.leases.locker != nil {
+			heads = s.leased(ctx, due, heads)
+		}
+		for _, m := range heads {
 			s.mu.Lock()
 			s.inflight[m.Key] = true
 			s.busy[m.Chat] = true
@@ -161,7 +171,7 @@ func (s *sender) heads(due []caunoi.OutMessage, now time.Time, gen uint64) []cau
 			continue
 		}
 		if until, ok := s.held[chat]; ok {
-			if now.Before(until) {
+			if !now.After(until) {
 				continue
 			}
 			delete(s.held, chat)
@@ -171,6 +181,53 @@ func (s *sender) heads(due []caunoi.OutMessage, now time.Time, gen uint64) []cau
 	for chat, g := range s.doneGen {
 		if g <= gen {
 			delete(s.doneGen, chat) // later lists are read after it
+		}
+	}
+	return out
+}
+
+// leased keeps the heads of chats whose send lease this replica held when
+// due was read, renewing those leases; it takes the leases of the other
+// chats for the next round, and gives up the leases of chats with nothing
+// due.
+func (s *sender) leased(ctx context.Context, due, heads []caunoi.OutMessage) []caunoi.OutMessage {
+	present := make(map[int64]bool, len(due))
+	for _, m := range due {
+		present[m.Chat] = true
+	}
+	s.mu.Lock()
+	var idle []int64
+	for chat := range s.owned {
+		if !present[chat] && !s.busy[chat] {
+			idle = append(idle, chat)
+			delete(s.owned, chat)
+		}
+	}
+	s.mu.Unlock()
+	for _, chat := range idle {
+		s.leases.drop(ctx, "send", chat)
+	}
+	var out []caunoi.OutMessage
+	for _, m := range heads {
+		s.mu.Lock()
+		had := s.owned[m.Chat]
+		s.mu.Unlock()
+		ok, err := s.leases.take(ctx, "send", m.Chat)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("take send lease", "chat_id", m.Chat, "err", err)
+		}
+		s.mu.Lock()
+		if ok {
+			s.owned[m.Chat] = true
+		} else {
+			delete(s.owned, m.Chat)
+		}
+		s.mu.Unlock()
+		switch {
+		case ok && had:
+			out = append(out, m)
+		case ok:
+			s.poke() // read the outbox again, now as the chat's owner
 		}
 	}
 	return out
@@ -187,8 +244,11 @@ func (s *sender) hold(chat int64, until time.Time) {
 // release lets chat's messages go again (the person wrote to the bot).
 func (s *sender) release(chat int64) {
 	s.mu.Lock()
-	delete(s.held, chat)
-	s.released[chat] = s.now()
+	now := s.now()
+	// Not a plain delete: a due list read before now lacks the messages
+	// that were held, so the chat waits for a list read after this.
+	s.held[chat] = now
+	s.released[chat] = now
 	s.mu.Unlock()
 	s.poke()
 }
