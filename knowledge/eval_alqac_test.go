@@ -1,0 +1,79 @@
+package knowledge
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// alqacDir is the shared ALQAC benchmark, beside the repository.
+const alqacDir = "../../shared/bench/alqac"
+
+// MustOpenALQAC indexes the ALQAC corpus, or skips the test when the
+// shared benchmark is not there.
+func MustOpenALQAC(tb testing.TB) *Index {
+	tb.Helper()
+	f, err := os.Open(filepath.Join(alqacDir, "corpus.jsonl"))
+	if err != nil {
+		tb.Skipf("ALQAC benchmark not available: %v", err)
+	}
+	defer f.Close()
+	ps, err := ReadCorpus(f, "corpus.jsonl")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	x, err := BuildPassages(context.Background(), ps, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { x.Close() })
+	return x
+}
+
+func mustReadQuestions(tb testing.TB, path string) []EvalQuestion {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Skipf("question set not available: %v", err)
+	}
+	defer f.Close()
+	qs, err := ReadQuestions(f, filepath.Base(path))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return qs
+}
+
+// TestALQAC measures retrieval on the ALQAC dev questions and holds it to
+// the product's targets. It takes a while; under the race detector it runs
+// only when CAUNOI_ALQAC_RACE=1.
+func TestALQAC(t *testing.T) {
+	if raceEnabled && os.Getenv("CAUNOI_ALQAC_RACE") != "1" {
+		t.Skip("slow under -race; run without -race or set CAUNOI_ALQAC_RACE=1")
+	}
+	if testing.Short() {
+		t.Skip("slow; skipped with -short")
+	}
+	x := MustOpenALQAC(t)
+	tests := []struct {
+		file      string
+		r1, mrr10 float64
+	}{
+		{"questions-dev.jsonl", 0.88, 0.92},
+		{"questions-dev-nodiacritics.jsonl", 0.86, 0.90},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			qs := mustReadQuestions(t, filepath.Join(alqacDir, tt.file))
+			res, err := x.Evaluate(context.Background(), tt.file, qs, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("n=%d R@1=%.3f R@3=%.3f R@10=%.3f MRR@10=%.3f", res.N, res.R1, res.R3, res.R10, res.MRR10)
+			if res.R1 < tt.r1 || res.MRR10 < tt.mrr10 {
+				t.Errorf("R@1 %.3f, MRR@10 %.3f; want at least %.2f and %.2f", res.R1, res.MRR10, tt.r1, tt.mrr10)
+			}
+		})
+	}
+}

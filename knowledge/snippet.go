@@ -1,0 +1,183 @@
+package knowledge
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/caunoi/caunoi"
+)
+
+// snippetRunes is the longest snippet, in runes, ellipses included.
+const snippetRunes = 300
+
+// matchSet holds the folded forms a snippet highlights: the query's content
+// terms and their glossary expansions.
+func matchSet(aq *analyzedQuery) map[string]bool {
+	m := make(map[string]bool, len(aq.terms)+len(aq.expTerms))
+	for _, t := range aq.terms {
+		m[t.fold] = true
+	}
+	for _, t := range aq.expTerms {
+		m[t] = true
+	}
+	return m
+}
+
+// snippet cuts from text a plain-text window of at most snippetRunes runes
+// that holds the most distinct query terms, cut at syllable boundaries and
+// marked with "…" where text was left out. Runs of white space become one
+// space. It returns the rune spans of the matched syllables in the snippet;
+// a syllable's span includes its combining marks, so spans are right for
+// decomposed (NFD) text too.
+func snippet(text string, aq *analyzedQuery) (string, []caunoi.Span) {
+	if text == "" {
+		return "", nil
+	}
+	want := matchSet(aq)
+	sp := syllables(text)
+	if len(sp) == 0 {
+		return trimRunes(collapseSpace(text), snippetRunes), nil
+	}
+	// Rune offset of each syllable start and end in text.
+	rs := make([]int, len(sp))
+	re := make([]int, len(sp))
+	key := make([]string, len(sp))
+	runes, prev := 0, 0
+	for i, x := range sp {
+		runes += utf8.RuneCountInString(text[prev:x.start])
+		rs[i] = runes
+		runes += utf8.RuneCountInString(text[x.start:x.end])
+		re[i] = runes
+		prev = x.end
+		if f := fold(text[x.start:x.end]); want[f] {
+			key[i] = f
+		}
+	}
+	budget := snippetRunes - 2 // room for two ellipses
+	// Slide a window over syllables; keep the one with the most distinct
+	// terms, then the most matches.
+	bestI, bestJ, bestD, bestN := 0, 0, -1, -1
+	count := map[string]int{}
+	distinct, matches := 0, 0
+	j := 0
+	for i := range sp {
+		for j < len(sp) && re[j]-rs[i] <= budget {
+			if k := key[j]; k != "" {
+				if count[k] == 0 {
+					distinct++
+				}
+				count[k]++
+				matches++
+			}
+			j++
+		}
+		if distinct > bestD || distinct == bestD && matches > bestN {
+			bestI, bestJ, bestD, bestN = i, j, distinct, matches
+		}
+		if k := key[i]; k != "" && i < j {
+			count[k]--
+			if count[k] == 0 {
+				distinct--
+			}
+			matches--
+		}
+	}
+	if bestD > 0 {
+		// Shrink to the matches, then add context around them.
+		for key[bestI] == "" {
+			bestI++
+		}
+		for key[bestJ-1] == "" {
+			bestJ--
+		}
+	}
+	if bestJ <= bestI {
+		bestJ = bestI + 1
+	}
+	// Spread the slack: about half of it goes to context before the
+	// first match, the rest after the last one.
+	back := (budget - (re[bestJ-1] - rs[bestI])) / 2
+	for bestI > 0 && rs[bestI]-rs[bestI-1] <= back {
+		back -= rs[bestI] - rs[bestI-1]
+		bestI--
+	}
+	for bestJ < len(sp) && re[bestJ]-rs[bestI] <= budget {
+		bestJ++
+	}
+	startB, endB := sp[bestI].start, sp[bestJ-1].end
+	if bestI == 0 {
+		startB = 0
+	}
+	if bestJ == len(sp) {
+		endB = len(text)
+	}
+
+	var b strings.Builder
+	var spans []caunoi.Span
+	out := 0
+	if bestI > 0 {
+		b.WriteString("…")
+		out++
+	}
+	si := bestI
+	space := false
+	pos := startB
+	for pos < endB {
+		if si < bestJ && pos == sp[si].start {
+			if space {
+				b.WriteByte(' ')
+				out++
+				space = false
+			}
+			word := text[sp[si].start:sp[si].end]
+			n := utf8.RuneCountInString(word)
+			if key[si] != "" {
+				spans = append(spans, caunoi.Span{Start: out, End: out + n})
+			}
+			b.WriteString(word)
+			out += n
+			pos = sp[si].end
+			si++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[pos:])
+		pos += size
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			space = out > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			out++
+			space = false
+		}
+		b.WriteRune(r)
+		out++
+	}
+	if bestJ < len(sp) {
+		b.WriteString("…")
+		out++
+	}
+	if out > snippetRunes {
+		// A single syllable longer than the budget: cut it.
+		kept := spans[:0]
+		for _, x := range spans {
+			if x.End <= snippetRunes-1 {
+				kept = append(kept, x)
+			}
+		}
+		return trimRunes(b.String(), snippetRunes), kept
+	}
+	return b.String(), spans
+}
+
+func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func trimRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
