@@ -55,6 +55,10 @@ type Config struct {
 	SigningKey []byte
 	// Limits are the sending rates; zero means TelegramLimits.
 	Limits Limits
+	// Shared says that other replicas use the same store (Redis in webhook
+	// mode): chats are then leased, so that one replica at a time handles
+	// and sends each chat's messages.
+	Shared bool
 	// PollTimeout is the long-poll timeout; zero means 25 s.
 	PollTimeout time.Duration
 	// HTTPClient is used for every Bot API call; nil means a default.
@@ -145,6 +149,8 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 	b.me = me
 	b.send = newSender(api, cfg.Store, cfg.Limits, cfg.Logger, cfg.Now, cfg.Metrics)
 	b.dispatch = newDispatcher(cfg.Store, b.handle, cfg.Logger, cfg.Metrics)
+	ls := newLeases(cfg.Shared, cfg.Store)
+	b.send.leases, b.dispatch.leases = ls, ls
 	return b, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/caunoi/caunoi"
@@ -87,6 +88,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 		Groups:     cfg.Groups,
 		Forums:     forums,
 		SigningKey: []byte(cfg.SigningKey),
+		Shared:     strings.HasPrefix(cfg.Store, "redis"),
 		Limits:     lim,
 		HTTPClient: httpClient,
 		Logger:     log,
