@@ -99,12 +99,12 @@ const (
 
 // weights are the boosts of the query clauses, per field.
 type weights struct {
-	Text, TextExact, TextB      float64
-	Title, TitleB               float64
-	Section, SectionB           float64
-	Questions, QuestionsB       float64
-	Aliases, Legal              float64
-	Expansion, Fuzzy            float64
+	Text, TextExact, TextB float64
+	Title, TitleB          float64
+	Section, SectionB      float64
+	Questions, QuestionsB  float64
+	Aliases, Legal         float64
+	Expansion, Fuzzy       float64
 	// CommonDF: a syllable in more than this share of passages is searched
 	// in the body only, not in headings; its pairs still count in full.
 	CommonDF float64
