@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -91,7 +90,7 @@ func (a *app) serve(ctx context.Context) error {
 	webhook := a.cfg.PublicURL != ""
 	var servers []*http.Server
 	if a.cfg.AdminListen != "" {
-		srv := &http.Server{Addr: a.cfg.AdminListen, Handler: a.adminHandler(), ReadHeaderTimeout: 5 * time.Second}
+		srv := &http.Server{Addr: a.cfg.AdminListen, Handler: newAdmin(a, a.now()).handler(), ReadHeaderTimeout: 5 * time.Second}
 		ln, err := net.Listen("tcp", a.cfg.AdminListen)
 		if err != nil {
 			return fmt.Errorf("cổng quản trị %s: %w", a.cfg.AdminListen, err)
@@ -129,33 +128,4 @@ func (a *app) serve(ctx context.Context) error {
 	wg.Wait()
 	close(errc)
 	return <-errc
-}
-
-// adminHandler serves /healthz and /readyz.
-func (a *app) adminHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "handbook_version": a.index.Version()})
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		checks := map[string]string{"store": "ok", "index": "ok"}
-		ready := true
-		if err := a.store.Ping(ctx); err != nil {
-			checks["store"] = err.Error()
-			ready = false
-		}
-		if a.index.Version() == "" {
-			checks["index"] = "not loaded"
-			ready = false
-		}
-		w.Header().Set("Content-Type", "application/json")
-		if !ready {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"ready": ready, "checks": checks})
-	})
-	return mux
 }
