@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +120,57 @@ func TestBackup(t *testing.T) {
 	}
 	defer restored.Close()
 	storetest.CheckSample(t, restored, w)
+}
+
+// TestGroupCommitIsolation runs writes that fail half-way (after deleting
+// the commune registry) alongside good writes: the failures must change
+// nothing, and the good writes committed with them must all land.
+func TestGroupCommitIsolation(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	communes := []caunoi.Commune{{Code: "26734", Name: "Phường Bến Thành"}}
+	if err := s.ReplaceCommunes(ctx, communes); err != nil {
+		t.Fatal(err)
+	}
+	const good, bad = 40, 8
+	numbers := make([]string, good)
+	errs := make([]error, good+bad)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range good + bad {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if i < good {
+				at := time.Date(2025, 7, 1, 8, 0, i, 0, time.UTC)
+				tk, _, err := s.CreateTicket(ctx, "TP", caunoi.Ticket{Department: "tu-phap", Asker: 1, Created: at}, caunoi.Event{Kind: caunoi.EventCreated})
+				numbers[i], errs[i] = tk.Number, err
+				return
+			}
+			errs[i] = s.ReplaceCommunes(ctx, []caunoi.Commune{{Code: "00004"}, {Code: ""}})
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		switch {
+		case i < good && err != nil:
+			t.Errorf("CreateTicket %d: %v", i, err)
+		case i >= good && !errors.Is(err, caunoi.ErrInvalid):
+			t.Errorf("ReplaceCommunes with an empty code: got error %v, want %v", err, caunoi.ErrInvalid)
+		}
+	}
+	for _, n := range numbers {
+		if _, err := s.Ticket(ctx, n); err != nil {
+			t.Errorf("Ticket(%s): %v", n, err)
+		}
+	}
+	got, err := s.Communes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Code != "26734" {
+		t.Errorf("Communes after failed replacements = %+v, want the original", got)
+	}
 }
