@@ -13,12 +13,11 @@ import (
 
 func TestGapKey(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"Đăng ký khai sinh quá hạn thì làm thế nào?", "dang ky khai sinh qua han lam"},
-		{"dang ky khai sinh qua han thi lam the nao", "dang ky khai sinh qua han lam"},
+		{"Đăng ký khai sinh quá hạn?", "dang ky khai sinh qua han"},
+		{"dang ky khai sinh qua han", "dang ky khai sinh qua han"},
 		// NFD input folds like NFC.
 		{"Đa\u0306ng ky\u0301", "dang ky"},
 		{"  ĐẤT   đai  ", "dat dai"},
-		{"của và là", ""},
 		{"???", ""},
 	}
 	for _, tt := range tests {
