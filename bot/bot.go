@@ -66,6 +66,9 @@ type Config struct {
 	Logger     *slog.Logger
 	Metrics    *Metrics
 	Now        func() time.Time
+	// Editorial serves the editors' commands and handbook drafts; nil
+	// turns them off.
+	Editorial Editorial
 }
 
 // Bot is a running Telegram adapter. Create it with New, start it with Run.

@@ -406,6 +406,11 @@ func (b *Bot) deliver(ctx context.Context, out caunoi.Outcome, r *reply) error {
 				msgs = append(msgs, ao)
 			}
 		}
+		for _, h := range noticeHooks {
+			if msgs, err = h(b, ctx, out.Ticket, n, msgs); err != nil {
+				return &retryableError{err}
+			}
+		}
 		// Replaying the update replays the desk's decision with the same
 		// notices, so the update's own sequence keys them.
 		for _, m := range msgs {
