@@ -1,0 +1,349 @@
+package caunoi_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/boltstore"
+)
+
+// People of the lead fixtures.
+const (
+	leadsOfficial caunoi.UserID = 100
+	leadsStaffTP  caunoi.UserID = 200
+	leadsLeadTP   caunoi.UserID = 300
+	leadsLeadTP2  caunoi.UserID = 302
+	leadsLeadNV   caunoi.UserID = 301
+	leadsAdmin    caunoi.UserID = 400
+)
+
+// leadsMonday is Monday 2 March 2026, midnight in Vietnam.
+var leadsMonday = time.Date(2026, 3, 2, 0, 0, 0, 0, caunoi.VietnamZone())
+
+// vnAt returns the instant on day d (0 = leadsMonday) at hh:mm, Vietnam time.
+func vnAt(d, hh, mm int) time.Time {
+	return leadsMonday.AddDate(0, 0, d).Add(time.Duration(hh)*time.Hour + time.Duration(mm)*time.Minute)
+}
+
+// leadsClock is the injected clock of the desk.
+type leadsClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *leadsClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *leadsClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// handbookEntries are the handbook entries of the fake searcher, by id.
+var handbookEntries = map[string]caunoi.Passage{
+	"ho-tich/khai-sinh": {ID: "ho-tich/khai-sinh#ho-so", EntryID: "ho-tich/khai-sinh", Title: "Đăng ký khai sinh", Department: "tu-phap"},
+	"ho-tich/ket-hon":   {ID: "ho-tich/ket-hon#ho-so", EntryID: "ho-tich/ket-hon", Title: "Đăng ký kết hôn", Department: "tu-phap"},
+	"noi-vu/tuyen-dung": {ID: "noi-vu/tuyen-dung#dieu-kien", EntryID: "noi-vu/tuyen-dung", Title: "Tuyển dụng công chức xã", Department: "noi-vu"},
+}
+
+// scriptedSearcher answers each question with the entry and confidence it
+// was given; an unknown question finds nothing.
+type scriptedSearcher map[string]struct {
+	entry string
+	conf  caunoi.Confidence
+}
+
+func (s scriptedSearcher) Search(_ context.Context, q string, _ int) (caunoi.SearchResult, error) {
+	a, ok := s[q]
+	if !ok {
+		return caunoi.SearchResult{Query: q}, nil
+	}
+	return caunoi.SearchResult{Query: q, Confidence: a.conf,
+		Hits: []caunoi.Hit{{Passage: handbookEntries[a.entry], Score: 1, Confidence: a.conf}}}, nil
+}
+
+// departmentOf maps a candidate to its entry's department, as the handbook does.
+func departmentOf(c caunoi.Candidate) string { return handbookEntries[c.EntryID].Department }
+
+type leadsFixture struct {
+	ctx   context.Context
+	store *boltstore.Store
+	clock *leadsClock
+	desk  *caunoi.Desk
+	seq   int
+}
+
+// newLeadsFixture opens a desk on a real bbolt file with two departments,
+// an official, a staff member, three leads and an admin.
+func newLeadsFixture(t *testing.T, holidays ...string) *leadsFixture {
+	t.Helper()
+	s, err := boltstore.Open(filepath.Join(t.TempDir(), "caunoi.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	cal, err := caunoi.NewCalendar(holidays, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &leadsClock{t: leadsMonday}
+	f := &leadsFixture{ctx: context.Background(), store: s, clock: clock, desk: &caunoi.Desk{
+		Store: s,
+		Searcher: scriptedSearcher{
+			"đăng ký khai sinh quá hạn cho trẻ":    {"ho-tich/khai-sinh", caunoi.ConfidenceLow},
+			"khai sinh cho con ngoài giá thú":      {"ho-tich/khai-sinh", caunoi.ConfidenceLow},
+			"đăng ký kết hôn với người nước ngoài": {"ho-tich/ket-hon", caunoi.ConfidenceHigh},
+			"kết hôn lần hai cần giấy tờ gì":       {"ho-tich/ket-hon", caunoi.ConfidenceLow},
+			"tuyển dụng công chức xã":              {"noi-vu/tuyen-dung", caunoi.ConfidenceLow},
+			"thủ tục khai sinh":                    {"ho-tich/khai-sinh", caunoi.ConfidenceHigh},
+			"khai sinh cần mang gì":                {"ho-tich/khai-sinh", caunoi.ConfidenceHigh},
+			"kết hôn ở đâu":                        {"ho-tich/ket-hon", caunoi.ConfidenceLow},
+			"tuyển dụng viên chức":                 {"noi-vu/tuyen-dung", caunoi.ConfidenceHigh},
+		},
+		Departments: []caunoi.Department{
+			{Code: "tu-phap", Prefix: "TP", Name: "Sở Tư pháp"},
+			{Code: "noi-vu", Prefix: "NV", Name: "Sở Nội vụ"},
+		},
+		Calendar: cal,
+		Now:      clock.Now,
+	}}
+	for _, p := range []caunoi.Official{
+		{ID: leadsOfficial, Name: "Lò Văn Páo", Commune: "03001", Roles: []caunoi.Role{caunoi.RoleOfficial}},
+		{ID: leadsStaffTP, Name: "Đặng Thu Hà", Department: "tu-phap", Roles: []caunoi.Role{caunoi.RoleStaff}},
+		{ID: leadsLeadTP, Name: "Nguyễn Quốc Hùng", Department: "tu-phap", Roles: []caunoi.Role{caunoi.RoleStaff, caunoi.RoleLead}},
+		{ID: leadsLeadTP2, Name: "Vi Thị Mai", Department: "tu-phap", Roles: []caunoi.Role{caunoi.RoleLead}},
+		{ID: leadsLeadNV, Name: "Hà Văn Sơn", Department: "noi-vu", Roles: []caunoi.Role{caunoi.RoleLead}},
+		{ID: leadsAdmin, Name: "Quản trị tỉnh", Roles: []caunoi.Role{caunoi.RoleAdmin}},
+	} {
+		if err := s.PutOfficial(f.ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+func (f *leadsFixture) key() string { f.seq++; return fmt.Sprintf("k%d", f.seq) }
+
+// ask logs a question at when.
+func (f *leadsFixture) ask(t *testing.T, when time.Time, text string) string {
+	t.Helper()
+	f.clock.Set(when)
+	a, err := f.desk.Ask(f.ctx, leadsOfficial, text)
+	if err != nil {
+		t.Fatalf("Ask(%q): %v", text, err)
+	}
+	return a.QuestionID
+}
+
+// escalate asks text at when and turns it into a ticket for dept.
+func (f *leadsFixture) escalate(t *testing.T, when time.Time, text, dept string) string {
+	t.Helper()
+	q := f.ask(t, when, text)
+	out, err := f.desk.Escalate(f.ctx, leadsOfficial, caunoi.EscalateRequest{QuestionID: q, Department: dept, Key: f.key()})
+	if err != nil {
+		t.Fatalf("Escalate(%q): %v", text, err)
+	}
+	return out.Ticket.Number
+}
+
+// do runs one ticket action at when.
+func (f *leadsFixture) do(t *testing.T, when time.Time, number string, a caunoi.Action) {
+	t.Helper()
+	f.clock.Set(when)
+	var err error
+	switch a {
+	case caunoi.ActionClaim:
+		_, err = f.desk.Claim(f.ctx, leadsStaffTP, number, f.key())
+	case caunoi.ActionReply:
+		_, err = f.desk.Reply(f.ctx, leadsStaffTP, number, f.key(), caunoi.Note{Text: "Trả lời của Sở."})
+	case caunoi.ActionRequestInfo:
+		_, err = f.desk.RequestInfo(f.ctx, leadsStaffTP, number, f.key(), caunoi.Note{Text: "Đề nghị gửi ảnh giấy tờ."})
+	case caunoi.ActionClose:
+		_, err = f.desk.Close(f.ctx, leadsStaffTP, number, f.key(), "Câu hỏi trùng phiếu khác.")
+	case caunoi.ActionConfirm:
+		_, err = f.desk.Confirm(f.ctx, leadsOfficial, number, f.key())
+	default:
+		t.Fatalf("no helper for %s", a)
+	}
+	if err != nil {
+		t.Fatalf("%s %s: %v", a, number, err)
+	}
+}
+
+func (f *leadsFixture) rate(t *testing.T, when time.Time, number string, stars int) {
+	t.Helper()
+	f.clock.Set(when)
+	if _, err := f.desk.Rate(f.ctx, leadsOfficial, number, f.key(), stars); err != nil {
+		t.Fatalf("Rate %s: %v", number, err)
+	}
+}
+
+// seedWeek builds the week the statistics test reads. Due times follow the
+// default policy (4 and 16 working hours) on office hours 07:30–11:30 and
+// 13:30–17:00.
+func seedWeek(t *testing.T, f *leadsFixture) {
+	t.Helper()
+	// T1, Monday 08:00: due 14:00 Monday and 09:30 Wednesday. Claimed after
+	// 1 h, answered at 10:00, confirmed at 10:30 (2.5 working hours).
+	t1 := f.escalate(t, vnAt(0, 8, 0), "đăng ký khai sinh quá hạn cho trẻ", "tu-phap")
+	f.do(t, vnAt(0, 9, 0), t1, caunoi.ActionClaim)
+	f.do(t, vnAt(0, 10, 0), t1, caunoi.ActionReply)
+	f.do(t, vnAt(0, 10, 30), t1, caunoi.ActionConfirm)
+	f.rate(t, vnAt(0, 10, 40), t1, 5)
+	// T2, Monday 09:00: due 15:00 Monday and 10:30 Wednesday. First answer
+	// at 16:00 (5 working hours: late), confirmed Tuesday 08:30 (7 h).
+	t2 := f.escalate(t, vnAt(0, 9, 0), "khai sinh cho con ngoài giá thú", "tu-phap")
+	f.do(t, vnAt(0, 16, 0), t2, caunoi.ActionReply)
+	f.do(t, vnAt(1, 8, 30), t2, caunoi.ActionConfirm)
+	f.rate(t, vnAt(1, 8, 40), t2, 3)
+	// T3, Monday 10:00: due 16:00 Monday and 11:30 Wednesday; nobody acts.
+	f.escalate(t, vnAt(0, 10, 0), "đăng ký kết hôn với người nước ngoài", "tu-phap")
+	// T4, Tuesday 14:00: claimed after 1 h, then waits on the official.
+	t4 := f.escalate(t, vnAt(1, 14, 0), "kết hôn lần hai cần giấy tờ gì", "tu-phap")
+	f.do(t, vnAt(1, 15, 0), t4, caunoi.ActionClaim)
+	f.do(t, vnAt(1, 15, 30), t4, caunoi.ActionRequestInfo)
+	// T5, for the other department.
+	f.escalate(t, vnAt(0, 11, 0), "tuyển dụng công chức xã", "noi-vu")
+
+	// Questions that did not become tickets.
+	f.ask(t, vnAt(0, 13, 30), "thủ tục khai sinh")          // sure answer: deflected
+	q7 := f.ask(t, vnAt(0, 14, 0), "khai sinh cần mang gì") // sure, but marked unhelpful
+	q8 := f.ask(t, vnAt(1, 9, 0), "kết hôn ở đâu")          // unsure, but marked helpful
+	f.ask(t, vnAt(1, 10, 0), "lương công chức")             // nothing found: no department
+	f.ask(t, vnAt(1, 11, 0), "tuyển dụng viên chức")        // sure, other department
+	f.ask(t, vnAt(-3, 10, 0), "thủ tục khai sinh")          // before the period
+	for q, helpful := range map[string]bool{q7: false, q8: true} {
+		if err := f.desk.Feedback(f.ctx, leadsOfficial, q, helpful); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestStatsOnSeededWeek(t *testing.T) {
+	f := newLeadsFixture(t)
+	seedWeek(t, f)
+	f.clock.Set(vnAt(3, 9, 0)) // Thursday 09:00
+	from, to := leadsMonday, vnAt(5, 0, 0)
+
+	s, err := f.desk.StatsFor(f.ctx, leadsLeadTP, caunoi.StatsQuery{Department: "tu-phap", From: from, To: to, DepartmentOf: departmentOf, Top: 3})
+	if err != nil {
+		t.Fatalf("StatsFor: %v", err)
+	}
+	h := time.Hour
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"tickets", s.Tickets, 4},
+		{"by status", s.ByStatus, map[caunoi.Status]int{caunoi.StatusResolved: 2, caunoi.StatusNew: 1, caunoi.StatusWaitingOfficial: 1}},
+		{"overdue", s.Overdue, 1},
+		{"responded", s.Responded, 3},
+		{"median first response", s.MedianFirstResponse, h},
+		{"p90 first response", s.P90FirstResponse, 5 * h},
+		{"resolved", s.Resolved, 2},
+		{"median resolution", s.MedianResolution, 150 * time.Minute},
+		{"p90 resolution", s.P90Resolution, 7 * h},
+		{"response deadlines settled", s.ResponseDeadlines, 4},
+		{"response deadlines missed", s.ResponseMissed, 2},
+		{"response miss rate", s.ResponseMissRate(), 0.5},
+		{"resolution deadlines settled", s.ResolutionDeadlines, 3},
+		{"resolution deadlines missed", s.ResolutionMissed, 1},
+		{"questions", s.Questions, 7},
+		{"deflected", s.Deflected, 2},
+		{"escalated", s.Escalated, 4},
+		{"deflection rate", s.DeflectionRate(), 2.0 / 7},
+		{"top entries", s.TopEntries, []caunoi.TopicCount{
+			{Key: "ho-tich/ket-hon", Title: "Đăng ký kết hôn", Count: 2},
+			{Key: "ho-tich/khai-sinh", Title: "Đăng ký khai sinh", Count: 2},
+		}},
+		{"unmatched", s.Unmatched, 0},
+		{"top keywords", s.TopKeywords, []caunoi.TopicCount{
+			{Key: "dang ky", Count: 2}, {Key: "ket hon", Count: 2}, {Key: "khai sinh", Count: 2},
+		}},
+		{"rated", s.Rated, 2},
+		{"mean rating", s.MeanRating, 4.0},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			t.Errorf("%s: got %v, want %v", c.name, c.got, c.want)
+		}
+	}
+
+	all, err := f.desk.StatsFor(f.ctx, leadsAdmin, caunoi.StatsQuery{From: from, To: to, DepartmentOf: departmentOf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.Tickets != 5 || all.Questions != 10 || all.Deflected != 3 || all.Escalated != 5 {
+		t.Errorf("all departments: tickets %d, questions %d, deflected %d, escalated %d; want 5, 10, 3, 5",
+			all.Tickets, all.Questions, all.Deflected, all.Escalated)
+	}
+
+	// Without the handbook's departments, only escalated questions count
+	// for a department.
+	bare, err := f.desk.Stats(f.ctx, leadsLeadTP, "tu-phap", from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bare.Questions != 4 || bare.Deflected != 0 {
+		t.Errorf("without DepartmentOf: questions %d, deflected %d; want 4, 0", bare.Questions, bare.Deflected)
+	}
+}
+
+func TestStatsAuthorisation(t *testing.T) {
+	f := newLeadsFixture(t)
+	from, to := leadsMonday, vnAt(7, 0, 0)
+	tests := []struct {
+		name  string
+		actor caunoi.UserID
+		dept  string
+		want  error
+	}{
+		{"lead of the department", leadsLeadTP, "tu-phap", nil},
+		{"admin, one department", leadsAdmin, "noi-vu", nil},
+		{"admin, all departments", leadsAdmin, "", nil},
+		{"operator", caunoi.Operator, "", nil},
+		{"lead of another department", leadsLeadNV, "tu-phap", caunoi.ErrForbidden},
+		{"lead, all departments", leadsLeadTP, "", caunoi.ErrForbidden},
+		{"staff", leadsStaffTP, "tu-phap", caunoi.ErrForbidden},
+		{"official", leadsOfficial, "tu-phap", caunoi.ErrForbidden},
+		{"stranger", 999, "tu-phap", caunoi.ErrForbidden},
+		{"unknown department", leadsAdmin, "khong-co", caunoi.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.desk.StatsFor(f.ctx, tt.actor, caunoi.StatsQuery{Department: tt.dept, From: from, To: to})
+			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+	if _, err := f.desk.StatsFor(f.ctx, leadsAdmin, caunoi.StatsQuery{From: to, To: from}); !errors.Is(err, caunoi.ErrInvalid) {
+		t.Errorf("reversed period: %v, want ErrInvalid", err)
+	}
+}
+
+func TestStatsUnmatchedAndEmpty(t *testing.T) {
+	f := newLeadsFixture(t)
+	f.escalate(t, vnAt(0, 9, 0), "một câu hỏi sổ tay chưa có", "tu-phap")
+	f.clock.Set(vnAt(0, 10, 0))
+	s, err := f.desk.StatsFor(f.ctx, leadsLeadTP, caunoi.StatsQuery{Department: "tu-phap", From: leadsMonday, To: vnAt(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Unmatched != 1 || len(s.TopEntries) != 0 {
+		t.Errorf("unmatched %d, top entries %v; want 1 and none", s.Unmatched, s.TopEntries)
+	}
+	if s.ResponseDeadlines != 0 || s.ResponseMissRate() != 0 || s.MedianFirstResponse != 0 {
+		t.Errorf("a ticket still within its deadlines: settled %d, rate %v, median %v; want zeros",
+			s.ResponseDeadlines, s.ResponseMissRate(), s.MedianFirstResponse)
+	}
+	empty, err := f.desk.StatsFor(f.ctx, leadsLeadNV, caunoi.StatsQuery{Department: "noi-vu", From: leadsMonday, To: vnAt(1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty.Tickets != 0 || empty.DeflectionRate() != 0 || empty.MeanRating != 0 {
+		t.Errorf("empty department: %+v", empty)
+	}
+}
