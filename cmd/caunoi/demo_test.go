@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/caunoi/caunoi/bot/telegramtest"
 )
 
 var updateTranscript = flag.Bool("update-transcript", false, "rewrite testdata/demo/transcript.txt from a run of the full-ticket script")
@@ -69,6 +72,74 @@ func TestDemoScripts(t *testing.T) {
 	if got := strings.Count(out, "kiểm tra đều đạt"); got != len(scripts) {
 		t.Errorf("%d scripts ended with the summary, want %d:\n%s", got, len(scripts), out)
 	}
+	checkNoDuplicates(t, out)
+}
+
+// checkNoDuplicates fails the test when, within one step, the bot sent the
+// same message twice to the same chat: every step of the scripts calls for
+// distinct messages, so a repeat is a message delivered twice.
+func checkNoDuplicates(t *testing.T, transcript string) {
+	t.Helper()
+	for _, d := range duplicateMessages(transcript) {
+		t.Error(d)
+	}
+}
+
+// duplicateMessages describes each message sent twice within a step.
+func duplicateMessages(transcript string) []string {
+	var dups []string
+	var step, chat string
+	var body []string
+	seen := map[string]bool{}
+	flush := func() {
+		if chat == "" {
+			return
+		}
+		key := chat + "\n" + strings.Join(body, "\n")
+		if seen[key] {
+			dups = append(dups, fmt.Sprintf("the bot sent the same message twice to %s at %s:\n%s", chat, step, strings.Join(body, "\n")))
+		}
+		seen[key] = true
+		chat, body = "", nil
+	}
+	for _, line := range strings.Split(transcript, "\n") {
+		switch {
+		case strings.HasPrefix(line, "    ") && chat != "":
+			body = append(body, line)
+			continue
+		case strings.HasPrefix(line, "▶ "):
+			flush()
+			step, seen = line, map[string]bool{}
+			continue
+		}
+		flush()
+		if rest, ok := strings.CutPrefix(line, "  🤖 → "); ok {
+			chat, _, _ = strings.Cut(rest, " · tin #")
+		}
+	}
+	flush()
+	return dups
+}
+
+func TestDuplicateMessages(t *testing.T) {
+	transcript := `
+▶ 1 │ official [Đã giải quyết]
+  (Nguyễn Thị Lan bấm [✅ Đã giải quyết] ở tin #14)
+  🤖 → nhóm Sở Tư pháp · tin #8
+    🎉 Phiếu TP-1: xác nhận.
+  🤖 → Nguyễn Thị Lan · tin #15
+    🎉 Phiếu TP-1: xác nhận.
+  🤖 → nhóm Sở Tư pháp · tin #9
+    🎉 Phiếu TP-1: xác nhận.
+
+▶ 2 │ official [5]
+  🤖 → nhóm Sở Tư pháp · tin #10
+    🎉 Phiếu TP-1: xác nhận.
+`
+	got := duplicateMessages(transcript)
+	if len(got) != 1 || !strings.Contains(got[0], "twice to nhóm Sở Tư pháp at ▶ 1") {
+		t.Errorf("duplicateMessages = %q, want one repeat in the staff group at step 1", got)
+	}
 }
 
 // TestDemoTranscript runs the full-ticket script alone, as the README shows
@@ -78,6 +149,7 @@ func TestDemoTranscript(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\nstderr:\n%s\ntranscript:\n%s", err, errOut, out)
 	}
+	checkNoDuplicates(t, out)
 	checkTranscript(t, out)
 }
 
@@ -341,6 +413,27 @@ func TestDemoMatching(t *testing.T) {
 	for _, tt := range texts {
 		if got := containsFolded(tt.text, tt.want); got != tt.match {
 			t.Errorf("containsFolded(%q, %q) = %v, want %v", tt.text, tt.want, got, tt.match)
+		}
+	}
+}
+
+func TestDemoStyleText(t *testing.T) {
+	// "Phiếu TP-1" with the number in bold, then a quote on two lines.
+	text := "📨 Phiếu TP-1\nhai dòng\ntrích dẫn"
+	ents := []telegramtest.MessageEntity{
+		{Type: "bold", Offset: 9, Length: 4},         // "TP-1": 📨 counts two UTF-16 units
+		{Type: "blockquote", Offset: 14, Length: 17}, // "hai dòng\ntrích dẫn"
+	}
+	tests := []struct {
+		style bool
+		want  string
+	}{
+		{false, "📨 Phiếu TP-1\n┃ hai dòng\n┃ trích dẫn"},
+		{true, "📨 Phiếu \x1b[1mTP-1\x1b[0m\n┃ hai dòng\n┃ trích dẫn"},
+	}
+	for _, tt := range tests {
+		if got := styleText(text, ents, tt.style); got != tt.want {
+			t.Errorf("styleText(style=%v) = %q, want %q", tt.style, got, tt.want)
 		}
 	}
 }
