@@ -417,7 +417,7 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 		if err != nil {
 			d.log.Error("handle update", "update_id", e.ID, "chat_id", e.Chat, "err", err)
 		}
-		if err := d.journal.Done(ctx, e.ID); err != nil {
+		if err := d.journal.Done(ctx, e.ID); err != nil && !errors.Is(err, caunoi.ErrNotFound) {
 			d.log.Error("mark update done", "update_id", e.ID, "err", err)
 		}
 		d.mu.Lock()

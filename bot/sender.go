@@ -294,7 +294,8 @@ func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
 }
 
 func (s *sender) finish(ctx context.Context, key string) {
-	if err := s.store.Sent(ctx, key); err != nil && ctx.Err() == nil {
+	// ErrNotFound: another replica recorded it first.
+	if err := s.store.Sent(ctx, key); err != nil && ctx.Err() == nil && !errors.Is(err, caunoi.ErrNotFound) {
 		s.log.Error("mark outbox message sent", "key", key, "err", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -28,6 +29,8 @@ type app struct {
 	now     func() time.Time
 	// handbookFS is where the handbook is read from, for reloads.
 	handbookFS fs.FS
+	// editorial reloads the handbook and writes drafts for the editors.
+	editorial *editorial
 }
 
 // openApp opens everything but does not start the bot. The caller closes
@@ -36,6 +39,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 	if now == nil {
 		now = time.Now
 	}
+	quietRedis(log)
 	a := &app{cfg: cfg, log: log, now: now, metrics: &bot.Metrics{}}
 	defer func() {
 		if err != nil {
@@ -51,6 +55,11 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 		return nil, fmt.Errorf("nạp sổ tay: %w", err)
 	}
 	log.Info("handbook loaded", "handbook_version", a.index.Version(), "passages", len(a.index.Handbook().Passages), "took", time.Since(start).Round(time.Millisecond).String())
+	drafts := cfg.DraftsDir
+	if drafts == "" {
+		drafts = filepath.Join(cfg.DataDir, "drafts")
+	}
+	a.editorial = newEditorial(cfg.HandbookDir, a.handbookFS, a.index, drafts, log, now)
 
 	a.store, err = openStore(ctx, cfg.Store)
 	if err != nil {
@@ -94,6 +103,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 		Logger:     log,
 		Metrics:    a.metrics,
 		Now:        now,
+		Editorial:  a.editorial,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kết nối Telegram: %w", err)
