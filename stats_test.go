@@ -185,20 +185,20 @@ func (f *leadsFixture) rate(t *testing.T, when time.Time, number string, stars i
 // 13:30–17:00.
 func seedWeek(t *testing.T, f *leadsFixture) {
 	t.Helper()
-	// T1, Monday 08:00: due 14:00 Monday and 09:30 Wednesday. Claimed after
+	// T1, Monday 08:00: due 14:00 Monday and 09:00 Wednesday. Claimed after
 	// 1 h, answered at 10:00, confirmed at 10:30 (2.5 working hours).
 	t1 := f.escalate(t, vnAt(0, 8, 0), "đăng ký khai sinh quá hạn cho trẻ", "tu-phap")
 	f.do(t, vnAt(0, 9, 0), t1, caunoi.ActionClaim)
 	f.do(t, vnAt(0, 10, 0), t1, caunoi.ActionReply)
 	f.do(t, vnAt(0, 10, 30), t1, caunoi.ActionConfirm)
 	f.rate(t, vnAt(0, 10, 40), t1, 5)
-	// T2, Monday 09:00: due 15:00 Monday and 10:30 Wednesday. First answer
+	// T2, Monday 09:00: due 15:00 Monday and 10:00 Wednesday. First answer
 	// at 16:00 (5 working hours: late), confirmed Tuesday 08:30 (7 h).
 	t2 := f.escalate(t, vnAt(0, 9, 0), "khai sinh cho con ngoài giá thú", "tu-phap")
 	f.do(t, vnAt(0, 16, 0), t2, caunoi.ActionReply)
 	f.do(t, vnAt(1, 8, 30), t2, caunoi.ActionConfirm)
 	f.rate(t, vnAt(1, 8, 40), t2, 3)
-	// T3, Monday 10:00: due 16:00 Monday and 11:30 Wednesday; nobody acts.
+	// T3, Monday 10:00: due 16:00 Monday and 11:00 Wednesday; nobody acts.
 	f.escalate(t, vnAt(0, 10, 0), "đăng ký kết hôn với người nước ngoài", "tu-phap")
 	// T4, Tuesday 14:00: claimed after 1 h, then waits on the official.
 	t4 := f.escalate(t, vnAt(1, 14, 0), "kết hôn lần hai cần giấy tờ gì", "tu-phap")
