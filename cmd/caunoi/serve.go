@@ -116,6 +116,15 @@ func (a *app) serve(ctx context.Context) error {
 		a.log.Info("webhook set", "listen", ln.Addr().String())
 	}
 	start("bot", func() error { return a.bot.Run(ctx, !webhook) })
+	if a.cfg.HandbookDir != "" {
+		start("handbook watcher", func() error {
+			// Without the watcher the bot still serves; editors use /reload.
+			if err := a.editorial.watch(ctx, reloadDebounce, a.bot.NotifyEditors, nil); err != nil && ctx.Err() == nil {
+				a.log.Error("handbook watcher stopped; edits need /reload", "err", err)
+			}
+			return nil
+		})
+	}
 	a.log.Info("cầu nối running", "mode", map[bool]string{true: "webhook", false: "polling"}[webhook], "handbook_version", a.index.Version())
 
 	<-ctx.Done()
