@@ -33,7 +33,7 @@ type Result struct {
 	Delivered     int `json:"delivered"`      // staff replies that reached the official
 	ExtraDelivery int `json:"extra_delivery"` // staff replies that reached the official more than once
 
-	Updates    int           `json:"updates"`     // updates officials and staff produced
+	Updates    int           `json:"updates"`        // updates officials and staff produced
 	Elapsed    time.Duration `json:"elapsed_ns"`     // first question to the last bot message
 	Throughput float64       `json:"updates_per_s"`  // Updates over Elapsed
 	AnswerTime time.Duration `json:"answer_time_ns"` // first question to the last answer
