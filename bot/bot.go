@@ -69,6 +69,17 @@ type Config struct {
 	// Editorial serves the editors' commands and handbook drafts; nil
 	// turns them off.
 	Editorial Editorial
+	// RemindBefore is how much working time before a deadline the staff
+	// group is reminded; zero means caunoi.DefaultRemindBefore, negative
+	// turns deadline reminders off.
+	RemindBefore time.Duration
+	// DigestAt is when, after midnight in Vietnam, the leads' daily digest
+	// goes out on working days; zero means caunoi.DefaultDigestAt, negative
+	// turns the digest off.
+	DigestAt time.Duration
+	// RemindEvery is how often reminders and digests are checked; zero
+	// means a minute.
+	RemindEvery time.Duration
 }
 
 // Bot is a running Telegram adapter. Create it with New, start it with Run.
@@ -121,6 +132,15 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 	cfg.ServerURL = strings.TrimRight(cfg.ServerURL, "/")
 	if cfg.Metrics == nil {
 		cfg.Metrics = &Metrics{}
+	}
+	if cfg.RemindBefore == 0 {
+		cfg.RemindBefore = caunoi.DefaultRemindBefore
+	}
+	if cfg.DigestAt == 0 {
+		cfg.DigestAt = caunoi.DefaultDigestAt
+	}
+	if cfg.RemindEvery <= 0 {
+		cfg.RemindEvery = defaultRemindEvery
 	}
 	groups := make(map[int64]string, len(cfg.Groups))
 	for dept, chat := range cfg.Groups {
@@ -219,6 +239,7 @@ func (b *Bot) Run(ctx context.Context, polling bool) error {
 		run("poller", p.run)
 	}
 	run("pruner", b.prune)
+	run("reminders", b.remindLoop)
 	<-ctx.Done()
 	wg.Wait()
 	return nil
