@@ -353,3 +353,34 @@ func testKVPutDelete(t *testing.T, open func(testing.TB) caunoi.Store) {
 		t.Errorf("a Put value with a ttl was still there after %s", expiryDeadline)
 	}
 }
+
+// BenchDueBacklog measures Due(limit 256) over a backlog of 100,000
+// pending messages in 10,000 chats, as after a long outage. The backlog is
+// written once, outside the timing.
+func BenchDueBacklog(b *testing.B, open func(tb testing.TB) caunoi.Store) {
+	const chats, perChat, batch, limit = 10_000, 10, 1_000, 256
+	ctx := context.Background()
+	s := open(b)
+	now := suiteEpoch
+	msgs := make([]caunoi.OutMessage, 0, batch)
+	for i := range chats * perChat {
+		chat, n := int64(i%chats+1), i/chats
+		at := now.Add(-time.Duration(chats*perChat-i) * time.Millisecond)
+		msgs = append(msgs, outMessage(fmt.Sprintf("%d:%d", chat, n), chat, at, at))
+		if len(msgs) == batch {
+			if err := s.Enqueue(ctx, msgs); err != nil {
+				b.Fatalf("Enqueue: %v", err)
+			}
+			msgs = msgs[:0]
+		}
+	}
+	for b.Loop() {
+		list, err := s.Due(ctx, now, limit)
+		if err != nil {
+			b.Fatalf("Due: %v", err)
+		}
+		if len(list) != limit {
+			b.Fatalf("Due returned %d messages, want %d", len(list), limit)
+		}
+	}
+}
