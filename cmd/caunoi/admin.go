@@ -123,7 +123,7 @@ func newAdmin(a *app, loaded time.Time) *admin {
 		ad.search,
 		searchErrors,
 		botCollector{m: a.metrics},
-		newStoreCollector(a.store, ad.departments, a.now, a.log),
+		newStoreCollector(a.store, ad.departments, func() time.Time { return ad.now() }, a.log),
 		handbookCollector{ad: ad},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
