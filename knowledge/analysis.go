@@ -208,12 +208,13 @@ var stopWords = map[string]bool{
 }
 
 // stopFolded holds the folded forms of stop words whose folded form is not
-// also a common content syllable, for queries typed without marks.
+// also a common content syllable, for queries typed without marks: "thi"
+// (thì, but also thi hành), "cung" (cũng, cung cấp), "the" (thế, thẻ),
+// "da" (đã, đa, da) and "vay" (vậy, vay) are left out.
 var stopFolded = map[string]bool{
-	"cua": true, "va": true, "cac": true, "nhung": true, "la": true, "thi": true,
-	"voi": true, "nay": true, "do": false, "ay": true, "rang": true, "hoac": true,
-	"cung": true, "nhe": true, "vay": true, "the": true, "nao": true, "gi": true,
-	"da": true, "dang": false, "se": true,
+	"cua": true, "va": true, "cac": true, "nhung": true, "la": true,
+	"voi": true, "nay": true, "ay": true, "rang": true, "hoac": true,
+	"nhe": true, "nao": true, "gi": true, "se": true,
 }
 
 // isStop reports whether a query syllable is a pure function word. t is the

@@ -14,6 +14,10 @@ import (
 // ignored. A question typed in a chat is far shorter.
 const maxQueryBytes = 4096
 
+// maxQueryTerms bounds the distinct syllables and pairs searched, which
+// bounds the cost of a query.
+const maxQueryTerms = 64
+
 // qterm is one query syllable.
 type qterm struct {
 	fold  string // folded form
@@ -228,11 +232,11 @@ func analyzeQuery(q string, syn *synonyms) (*analyzedQuery, error) {
 		if hasMarks(r) {
 			t.exact = exact(r)
 		}
-		if !seenTerm[t] {
+		if !seenTerm[t] && len(aq.terms) < maxQueryTerms {
 			seenTerm[t] = true
 			aq.terms = append(aq.terms, t)
 		}
-		if _, ok := seenFold[t.fold]; !ok {
+		if _, ok := seenFold[t.fold]; !ok && seenTerm[t] {
 			seenFold[t.fold] = len(aq.groups)
 			aq.groups = append(aq.groups, []string{t.fold})
 		}
@@ -243,7 +247,7 @@ func analyzeQuery(q string, syn *synonyms) (*analyzedQuery, error) {
 			continue
 		}
 		b := fold2[i] + " " + fold2[i+1]
-		if !seenBi[b] {
+		if !seenBi[b] && len(aq.bigrams) < maxQueryTerms {
 			seenBi[b] = true
 			aq.bigrams = append(aq.bigrams, b)
 		}

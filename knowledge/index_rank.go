@@ -10,20 +10,17 @@ import (
 
 // Ranking.
 //
-// bleve finds the candidates; the ranker orders them by BM25 (k1 1.2,
-// b 0.75) computed per field over folded syllables and syllable pairs,
-// plus an exact-diacritics term for words typed with marks. bleve's own
+// bleve finds the candidates; the ranker orders them by BM25 computed per
+// field over folded syllables and syllable pairs, plus an exact-diacritics
+// term for words typed with marks and the evidence of the best paragraph.
+// bleve's own
 // scores are not used for the order: its BM25 multiplies the idf in twice,
 // takes the square root of term frequencies and scales by the share of
 // query clauses matched, which favours long passages that share many
 // common words with the question.
 
-const (
-	bm25K1 = 1.2
-	bm25B  = 0.75
-	// candidates is how many passages bleve returns for reranking.
-	candidates = 100
-)
+// candidates is how many passages bleve returns for reranking.
+const candidates = 100
 
 // Ranked fields.
 const (
@@ -156,12 +153,16 @@ type rankWeights struct {
 	// the distinct query syllables and pairs it holds. Questions usually
 	// point at one clause of a long passage.
 	Para float64
+	// K1 and B are the BM25 parameters.
+	K1, B float64
 }
 
 var defaultRankWeights = rankWeights{
 	Field:     [nRank]float64{rBody: 1, rHead: 0, rTitle: 0.5, rQuest: 1, rExact: 0.5},
 	Pair:      1.5,
-	Para:      0.3,
+	Para:      1,
+	K1:        1.2,
+	B:         0.75,
 	Expansion: 0.6,
 	Typo:      0.5,
 }
@@ -232,12 +233,12 @@ func (r *ranker) idf(df int32) float64 {
 	return math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5))
 }
 
-func (r *ranker) bm25(tf float64, f int, dl int) float64 {
+func (r *ranker) bm25(w *rankWeights, tf float64, f int, dl int) float64 {
 	avg := r.st[f].avg
 	if avg == 0 {
 		return 0
 	}
-	return tf * (bm25K1 + 1) / (tf + bm25K1*(1-bm25B+bm25B*float64(dl)/avg))
+	return tf * (w.K1 + 1) / (tf + w.K1*(1-w.B+w.B*float64(dl)/avg))
 }
 
 // score computes the rank score of passage i.
@@ -306,10 +307,10 @@ func (r *ranker) score(i int, q *rankQuery, w *rankWeights, tfU map[int32]float6
 			s += w.Para * max(best, para)
 		}
 		for t, tf := range tfU {
-			s += uq[t] * r.idf(st.uni[t]) * r.bm25(tf, f, dl)
+			s += uq[t] * r.idf(st.uni[t]) * r.bm25(w, tf, f, dl)
 		}
 		for k, tf := range tfB {
-			s += q.bi[k] * r.idf(st.bi[k]) * r.bm25(tf, f, dl)
+			s += q.bi[k] * r.idf(st.bi[k]) * r.bm25(w, tf, f, dl)
 		}
 		total += w.Field[f] * s
 	}
@@ -355,10 +356,10 @@ func (r *ranker) neighbour(f string) string {
 		}
 	}
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	best, bestDF := "", int32(0)
+	best, bestDF := "", int32(-1)
 	try := func(c string) {
 		if id, ok := r.dict[c]; ok {
-			if df := r.st[rBody].uni[id]; df > bestDF || df == bestDF && best != "" && c < best {
+			if df := r.st[rBody].uni[id]; df > bestDF || df == bestDF && c < best {
 				best, bestDF = c, df
 			}
 		}
