@@ -46,6 +46,9 @@ func (r *reply) text(chat int64, html string, kb [][]button) {
 // journal and is handled again, with the same outbox keys.
 func (b *Bot) handle(ctx context.Context, upd *models.Update) error {
 	r := &reply{update: upd.ID}
+	if b.flooded(ctx, upd, r) {
+		return b.flush(ctx, r)
+	}
 	var err error
 	switch {
 	case upd.CallbackQuery != nil:
