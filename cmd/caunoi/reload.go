@@ -101,6 +101,12 @@ func (e *editorial) WriteDraft(ctx context.Context, src caunoi.DraftSource) (str
 // and handed to failed (the bot tells the editors); done, when set, sees
 // the outcome of every reload. watch returns when ctx is done.
 func (e *editorial) watch(ctx context.Context, debounce time.Duration, failed func(context.Context, bot.ReloadReport) error, done func(bot.ReloadReport, error)) error {
+	return e.watchReady(ctx, debounce, failed, done, nil)
+}
+
+// watchReady is watch; it closes ready, when set, once the directory tree
+// is watched.
+func (e *editorial) watchReady(ctx context.Context, debounce time.Duration, failed func(context.Context, bot.ReloadReport) error, done func(bot.ReloadReport, error), ready chan<- struct{}) error {
 	if e.dir == "" {
 		return nil
 	}
@@ -113,6 +119,9 @@ func (e *editorial) watch(ctx context.Context, debounce time.Duration, failed fu
 		return fmt.Errorf("theo dõi thư mục sổ tay %s: %w", e.dir, err)
 	}
 	e.log.Info("watching handbook", "dir", e.dir)
+	if ready != nil {
+		close(ready)
+	}
 	timer := time.NewTimer(debounce)
 	timer.Stop()
 	pending := false
