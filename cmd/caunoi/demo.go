@@ -745,7 +745,7 @@ func (e *demoEnv) step(ctx context.Context, st demoStep) error {
 		if err := e.check(st); err != nil {
 			return err
 		}
-		fmt.Fprintln(e.out, "  ✓ đạt")
+		e.println("  ✓ đạt")
 		return nil
 	}
 	note, err := e.do(st)
@@ -753,7 +753,7 @@ func (e *demoEnv) step(ctx context.Context, st demoStep) error {
 		return err
 	}
 	if note != "" {
-		fmt.Fprintln(e.out, "  ("+note+")")
+		e.println("  (" + note + ")")
 	}
 	if err := e.waitIdle(ctx); err != nil {
 		return err
@@ -765,9 +765,9 @@ func (e *demoEnv) step(ctx context.Context, st demoStep) error {
 // ---- the two front ends ----
 
 func (e *demoEnv) printWorld() {
-	fmt.Fprintf(e.out, "Cầu Nối · bản chạy thử trên máy chủ Telegram giả lập (minh họa)\n")
-	fmt.Fprintf(e.out, "Cán bộ xã: %s, %s, %s; đã đăng ký qua bot bằng mã mời.\n", demoOfficial, demoPosition, demoCommuneName)
-	fmt.Fprintf(e.out, "Cán bộ Sở: %d nhóm, mỗi nhóm một cán bộ đã đăng ký.\n", len(e.depts))
+	e.printf("Cầu Nối · bản chạy thử trên máy chủ Telegram giả lập (minh họa)\n")
+	e.printf("Cán bộ xã: %s, %s, %s; đã đăng ký qua bot bằng mã mời.\n", demoOfficial, demoPosition, demoCommuneName)
+	e.printf("Cán bộ Sở: %d nhóm, mỗi nhóm một cán bộ đã đăng ký.\n", len(e.depts))
 }
 
 // runScripts runs each script in turn, each with a newly registered
@@ -777,7 +777,7 @@ func (e *demoEnv) runScripts(ctx context.Context, names []string, steps [][]demo
 	var failed []error
 	for i, name := range names {
 		if len(names) > 1 {
-			fmt.Fprintf(e.out, "\n══ Kịch bản %s ══\n", name)
+			e.printf("\n══ Kịch bản %s ══\n", name)
 		}
 		if err := e.newOfficial(ctx); err != nil {
 			return err
@@ -800,16 +800,16 @@ func (e *demoEnv) runScripts(ctx context.Context, names []string, steps [][]demo
 func (e *demoEnv) runScript(ctx context.Context, name string, steps []demoStep) error {
 	checks := 0
 	for _, st := range steps {
-		fmt.Fprintf(e.out, "\n▶ %d │ %s\n", st.Line, st.Src)
+		e.printf("\n▶ %d │ %s\n", st.Line, st.Src)
 		if err := e.step(ctx, st); err != nil {
-			fmt.Fprintf(e.out, "  ✗ %v\n", err)
+			e.printf("  ✗ %v\n", err)
 			return fmt.Errorf("%s:%d: %w", name, st.Line, err)
 		}
 		if st.Op == opExpect {
 			checks++
 		}
 	}
-	fmt.Fprintf(e.out, "\nXong: %d bước, %d kiểm tra đều đạt.\n", len(steps), checks)
+	e.printf("\nXong: %d bước, %d kiểm tra đều đạt.\n", len(steps), checks)
 	return nil
 }
 
@@ -827,7 +827,7 @@ Gõ /quit hoặc Ctrl-D để thoát, Ctrl-C để dừng.
 // is printed as it arrives.
 func (e *demoEnv) interactive(ctx context.Context, in io.Reader) error {
 	e.printWorld()
-	fmt.Fprintf(e.out, demoHelp, demoOfficial)
+	e.printf(demoHelp, demoOfficial)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	watched := make(chan struct{})
@@ -854,19 +854,19 @@ func (e *demoEnv) interactive(ctx context.Context, in io.Reader) error {
 	}()
 	for {
 		if e.style {
-			fmt.Fprint(e.out, "› ")
+			e.printf("› ")
 		}
 		var line string
 		var ok bool
 		select {
 		case <-ctx.Done():
-			fmt.Fprintln(e.out, "\nĐã dừng.")
+			e.println("\nĐã dừng.")
 			return nil
 		case line, ok = <-lines:
 		}
 		line = strings.TrimSpace(line)
 		if !ok || line == "/quit" {
-			fmt.Fprintln(e.out, "Tạm biệt.")
+			e.println("Tạm biệt.")
 			return nil
 		}
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -896,7 +896,17 @@ func (e *demoEnv) interactive(ctx context.Context, in io.Reader) error {
 }
 
 // say prints a line of the front end's own.
-func (e *demoEnv) say(s string) {
+func (e *demoEnv) say(s string) { e.println(s) }
+
+// printf and println write to the output between the bot's messages, never
+// in the middle of one.
+func (e *demoEnv) printf(format string, args ...any) {
+	e.lock()
+	defer e.unlock()
+	fmt.Fprintf(e.out, format, args...)
+}
+
+func (e *demoEnv) println(s string) {
 	e.lock()
 	defer e.unlock()
 	fmt.Fprintln(e.out, s)

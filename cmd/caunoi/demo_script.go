@@ -44,17 +44,20 @@ type demoStep struct {
 }
 
 // demoGrammar is the script grammar, for error messages and help.
-const demoGrammar = `  official> NỘI DUNG        cán bộ xã gửi NỘI DUNG cho bot
-  official reply> NỘI DUNG  cán bộ xã trả lời (reply) tin nhắn mới nhất của bot về một phiếu
-  official [NHÃN]           cán bộ xã bấm nút có nhãn bắt đầu bằng NHÃN
-  official attach ĐƯỜNG_DẪN cán bộ xã gửi ảnh hoặc tệp
-  staff> NỘI DUNG           cán bộ Sở trả lời (reply) thẻ phiếu mới nhất, hoặc lời
-                            nhắc «cần bổ sung» của phiếu đó nếu chưa trả lời
-  staff [NHÃN]              cán bộ Sở bấm nút trên thẻ phiếu mới nhất (hoặc tin
-                            bot trả lời thẻ đó, như danh sách sở để chuyển)
-  expect official: CHỮ      tin mới nhất bot gửi cán bộ xã (hoặc thông báo nhanh
-                            sau lần bấm nút vừa rồi) có chứa CHỮ
-  expect staff: CHỮ         tin mới nhất trong nhóm của Sở có chứa CHỮ
+const demoGrammar = `  official> NỘI DUNG          cán bộ xã gửi NỘI DUNG cho bot
+  official reply> NỘI DUNG    cán bộ xã trả lời (reply) tin mới nhất của bot về phiếu
+  official [NHÃN]             cán bộ xã bấm nút có nhãn bắt đầu bằng NHÃN
+  official attach ĐƯỜNG_DẪN   cán bộ xã gửi ảnh hoặc tệp (đường dẫn tính từ
+                              thư mục của kịch bản)
+  staff> NỘI DUNG             cán bộ Sở trả lời (reply) thẻ phiếu mới nhất, hoặc
+                              lời nhắc «cần bổ sung» của phiếu đó nếu chưa trả lời
+  staff [NHÃN]                cán bộ Sở bấm nút trên thẻ phiếu mới nhất (hoặc tin
+                              bot trả lời thẻ đó, như danh sách sở để chuyển)
+  expect official: CHỮ        tin mới nhất bot gửi cán bộ xã (hoặc thông báo nhanh
+                              sau lần bấm nút vừa rồi) có chứa CHỮ
+  expect staff: CHỮ           tin mới nhất trong nhóm của sở có phiếu mới nhất
+                              có chứa CHỮ
+  So sánh không phân biệt hoa thường và dấu; nhãn nút bỏ qua biểu tượng đầu.
 `
 
 // errNotStep reports a line that does not use the step grammar; in the
