@@ -161,7 +161,8 @@ func maskStoreQuery(s string) string {
 	if changed {
 		u.RawQuery = q.Encode()
 	}
-	return u.String()
+	// url escapes the mask's asterisks; show them as typed.
+	return strings.ReplaceAll(u.String(), "%2A%2A%2A%2A", "****")
 }
 
 // storeSecrets returns the secrets in a store URL: the password of its
