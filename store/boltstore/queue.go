@@ -1,37 +1,143 @@
 package boltstore
 
 import (
-	"cmp"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/caunoi/caunoi"
 	bolt "go.etcd.io/bbolt"
 )
 
-// Enqueue stores the messages whose keys are not stored yet, in one
-// transaction. Within msgs, the first message with a key wins.
+// The outbox is kept in its own buckets, which Open does not know: each
+// write creates them when missing, and reads treat a missing bucket as
+// empty.
+//
+//	out_msg     key → OutMessage
+//	out_chat    chat created key → nil: each chat's FIFO, oldest first
+//	out_head    chat → the chat's entry in out_due
+//	out_due     notBefore created chat → head key: chat heads, next due first
+//	out_sent    key → sent: tombstones of sent messages
+//	out_sent_at sent key → nil: tombstones by age, for PruneSent
+var (
+	bktOutMsg    = []byte("out_msg")
+	bktOutChat   = []byte("out_chat")
+	bktOutHead   = []byte("out_head")
+	bktOutHeads  = []byte("out_due")
+	bktOutSent   = []byte("out_sent")
+	bktOutSentAt = []byte("out_sent_at")
+)
+
+// outbox holds the outbox buckets of one transaction.
+type outbox struct {
+	msg, chat, head, due, sent, sentAt *bolt.Bucket
+}
+
+// openOutbox returns the outbox buckets of a write transaction, creating
+// them when missing.
+func openOutbox(tx *bolt.Tx) (outbox, error) {
+	names := [][]byte{bktOutMsg, bktOutChat, bktOutHead, bktOutHeads, bktOutSent, bktOutSentAt}
+	bs := make([]*bolt.Bucket, len(names))
+	for i, name := range names {
+		b, err := tx.CreateBucketIfNotExists(name)
+		if err != nil {
+			return outbox{}, err
+		}
+		bs[i] = b
+	}
+	return outbox{msg: bs[0], chat: bs[1], head: bs[2], due: bs[3], sent: bs[4], sentAt: bs[5]}, nil
+}
+
+// chatEntry is m's key in out_chat.
+func chatEntry(m caunoi.OutMessage) []byte {
+	return cat(int64Key(m.Chat), timeKey(m.Created), []byte(m.Key))
+}
+
+// message returns the pending message with key, or caunoi.ErrNotFound.
+func (o outbox) message(key string) (caunoi.OutMessage, error) {
+	var m caunoi.OutMessage
+	err := get(o.msg, []byte(key), &m)
+	return m, err
+}
+
+// indexed returns the message that an index entry names. A missing one
+// means the buckets disagree, which is never caunoi.ErrNotFound.
+func (o outbox) indexed(key []byte) (caunoi.OutMessage, error) {
+	var m caunoi.OutMessage
+	data := o.msg.Get(key)
+	if data == nil {
+		return m, fmt.Errorf("outbox index names missing message %q", key)
+	}
+	return m, json.Unmarshal(data, &m)
+}
+
+// fixHead points chat's entries in out_head and out_due at its oldest
+// pending message, or removes them when the chat has none.
+func (o outbox) fixHead(chat int64) error {
+	ck := int64Key(chat)
+	old := bytes.Clone(o.head.Get(ck))
+	var entry []byte
+	if k, _ := o.chat.Cursor().Seek(ck); k != nil && bytes.HasPrefix(k, ck) {
+		key := bytes.Clone(k[len(ck)+12:])
+		m, err := o.indexed(key)
+		if err != nil {
+			return err
+		}
+		entry = cat(timeKey(m.NotBefore), timeKey(m.Created), ck)
+		if bytes.Equal(entry, old) {
+			return nil
+		}
+		if err := o.due.Put(entry, key); err != nil {
+			return err
+		}
+	}
+	if old != nil {
+		if err := o.due.Delete(old); err != nil {
+			return err
+		}
+	}
+	if entry == nil {
+		return o.head.Delete(ck)
+	}
+	return o.head.Put(ck, entry)
+}
+
+// Enqueue stores, in one transaction, the messages whose keys were never
+// stored: neither pending nor sent since PruneSent last forgot them. Within
+// msgs, the first message with a key wins.
 func (s *Store) Enqueue(ctx context.Context, msgs []caunoi.OutMessage) error {
 	for _, m := range msgs {
 		if m.Key == "" {
 			return fmt.Errorf("enqueue: message without key: %w", caunoi.ErrInvalid)
 		}
 	}
+	if len(msgs) == 0 {
+		return nil
+	}
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		out, due := tx.Bucket(bktOutbox), tx.Bucket(bktOutDue)
+		o, err := openOutbox(tx)
+		if err != nil {
+			return err
+		}
+		chats := make(map[int64]bool)
 		for _, m := range msgs {
 			k := []byte(m.Key)
-			if out.Get(k) != nil {
+			if o.msg.Get(k) != nil || o.sent.Get(k) != nil {
 				continue
 			}
-			if err := put(out, k, m); err != nil {
+			if err := put(o.msg, k, m); err != nil {
 				return err
 			}
-			if err := due.Put(cat(timeKey(m.NotBefore), k), nil); err != nil {
+			if err := o.chat.Put(chatEntry(m), nil); err != nil {
+				return err
+			}
+			chats[m.Chat] = true
+		}
+		for chat := range chats {
+			if err := o.fixHead(chat); err != nil {
 				return err
 			}
 		}
@@ -43,16 +149,24 @@ func (s *Store) Enqueue(ctx context.Context, msgs []caunoi.OutMessage) error {
 	return nil
 }
 
-// Due returns up to limit messages with NotBefore ≤ now, oldest (by
-// Created, then Key) first, which keeps each chat's messages in order.
+// Due returns, for up to limit chats (all when limit ≤ 0), each chat's
+// oldest pending message when its NotBefore ≤ now, ordered by NotBefore,
+// then Created. It reads only the heads it returns.
 func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]caunoi.OutMessage, error) {
 	var out []caunoi.OutMessage
 	err := s.view(ctx, func(tx *bolt.Tx) error {
-		msgs := tx.Bucket(bktOutbox)
-		c := tx.Bucket(bktOutDue).Cursor()
-		for k, _ := c.First(); k != nil && !keyTime(k[:12]).After(now); k, _ = c.Next() {
-			var m caunoi.OutMessage
-			if err := get(msgs, k[12:], &m); err != nil {
+		out = nil
+		due, msgs := tx.Bucket(bktOutHeads), tx.Bucket(bktOutMsg)
+		if due == nil || msgs == nil {
+			return nil
+		}
+		c := due.Cursor()
+		for k, key := c.First(); k != nil && !keyTime(k[:12]).After(now); k, key = c.Next() {
+			if limit > 0 && len(out) == limit {
+				break
+			}
+			m, err := outbox{msg: msgs}.indexed(key)
+			if err != nil {
 				return err
 			}
 			out = append(out, m)
@@ -62,27 +176,37 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]caunoi.Out
 	if err != nil {
 		return nil, fmt.Errorf("due messages: %w", err)
 	}
-	slices.SortFunc(out, func(a, b caunoi.OutMessage) int {
-		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.Key, b.Key))
-	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
 	return out, nil
 }
 
-// Sent removes the message with key, or returns caunoi.ErrNotFound.
+// Sent removes the message with key, keeps a tombstone of the key (dated
+// by the store's clock) until PruneSent forgets it, and makes the chat's
+// next message its head. An unknown key is caunoi.ErrNotFound.
 func (s *Store) Sent(ctx context.Context, key string) error {
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		out := tx.Bucket(bktOutbox)
-		var m caunoi.OutMessage
-		if err := get(out, []byte(key), &m); err != nil {
+		o, err := openOutbox(tx)
+		if err != nil {
 			return err
 		}
-		if err := out.Delete([]byte(key)); err != nil {
+		m, err := o.message(key)
+		if err != nil {
 			return err
 		}
-		return tx.Bucket(bktOutDue).Delete(cat(timeKey(m.NotBefore), []byte(key)))
+		k := []byte(key)
+		at := timeKey(s.now())
+		if err := o.msg.Delete(k); err != nil {
+			return err
+		}
+		if err := o.chat.Delete(chatEntry(m)); err != nil {
+			return err
+		}
+		if err := o.sent.Put(k, at); err != nil {
+			return err
+		}
+		if err := o.sentAt.Put(cat(at, k), nil); err != nil {
+			return err
+		}
+		return o.fixHead(m.Chat)
 	})
 	if err != nil {
 		return fmt.Errorf("message sent: %w", err)
@@ -90,17 +214,24 @@ func (s *Store) Sent(ctx context.Context, key string) error {
 	return nil
 }
 
-// Retry counts a failed attempt and holds the message until notBefore, or
-// returns caunoi.ErrNotFound.
+// Retry counts a failed attempt and holds the message, and so its chat,
+// until notBefore. An unknown key is caunoi.ErrNotFound.
 func (s *Store) Retry(ctx context.Context, key string, notBefore time.Time) error {
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		out := tx.Bucket(bktOutbox)
-		var m caunoi.OutMessage
-		if err := get(out, []byte(key), &m); err != nil {
+		o, err := openOutbox(tx)
+		if err != nil {
+			return err
+		}
+		m, err := o.message(key)
+		if err != nil {
 			return err
 		}
 		m.Attempts++
-		return reschedule(tx, m, notBefore)
+		m.NotBefore = notBefore
+		if err := put(o.msg, []byte(key), m); err != nil {
+			return err
+		}
+		return o.fixHead(m.Chat)
 	})
 	if err != nil {
 		return fmt.Errorf("retry message: %w", err)
@@ -108,29 +239,36 @@ func (s *Store) Retry(ctx context.Context, key string, notBefore time.Time) erro
 	return nil
 }
 
-// ReleaseChat makes every message for chat held past now due at now.
+// ReleaseChat makes every message of chat held past now due at now. Its
+// cost grows with the chat's pending messages only.
 func (s *Store) ReleaseChat(ctx context.Context, chat int64, now time.Time) error {
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		var held []caunoi.OutMessage
-		err := tx.Bucket(bktOutbox).ForEach(func(k, v []byte) error {
-			var m caunoi.OutMessage
-			if err := json.Unmarshal(v, &m); err != nil {
-				return err
-			}
-			if m.Chat == chat && m.NotBefore.After(now) {
-				held = append(held, m)
-			}
-			return nil
-		})
+		o, err := openOutbox(tx)
 		if err != nil {
 			return err
 		}
+		ck := int64Key(chat)
+		var held []caunoi.OutMessage
+		c := o.chat.Cursor()
+		for k, _ := c.Seek(ck); k != nil && bytes.HasPrefix(k, ck); k, _ = c.Next() {
+			m, err := o.indexed(k[len(ck)+12:])
+			if err != nil {
+				return err
+			}
+			if m.NotBefore.After(now) {
+				held = append(held, m)
+			}
+		}
+		if len(held) == 0 {
+			return nil
+		}
 		for _, m := range held {
-			if err := reschedule(tx, m, now); err != nil {
+			m.NotBefore = now
+			if err := put(o.msg, []byte(m.Key), m); err != nil {
 				return err
 			}
 		}
-		return nil
+		return o.fixHead(chat)
 	})
 	if err != nil {
 		return fmt.Errorf("release chat %d: %w", chat, err)
@@ -138,17 +276,38 @@ func (s *Store) ReleaseChat(ctx context.Context, chat int64, now time.Time) erro
 	return nil
 }
 
-// reschedule stores m with NotBefore set to nb and moves its index entry.
-func reschedule(tx *bolt.Tx, m caunoi.OutMessage, nb time.Time) error {
-	due := tx.Bucket(bktOutDue)
-	if err := due.Delete(cat(timeKey(m.NotBefore), []byte(m.Key))); err != nil {
+// PruneSent forgets the tombstones of messages sent before before, so
+// that their keys may be enqueued again.
+func (s *Store) PruneSent(ctx context.Context, before time.Time) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		return pruneSent(tx, before)
+	})
+	if err != nil {
+		return fmt.Errorf("prune sent messages: %w", err)
+	}
+	return nil
+}
+
+// pruneSent is PruneSent inside tx.
+func pruneSent(tx *bolt.Tx, before time.Time) error {
+	o, err := openOutbox(tx)
+	if err != nil {
 		return err
 	}
-	m.NotBefore = nb
-	if err := put(tx.Bucket(bktOutbox), []byte(m.Key), m); err != nil {
-		return err
+	var old [][]byte
+	c := o.sentAt.Cursor()
+	for k, _ := c.First(); k != nil && keyTime(k[:12]).Before(before); k, _ = c.Next() {
+		old = append(old, bytes.Clone(k))
 	}
-	return due.Put(cat(timeKey(nb), []byte(m.Key)), nil)
+	for _, k := range old {
+		if err := o.sentAt.Delete(k); err != nil {
+			return err
+		}
+		if err := o.sent.Delete(k[12:]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type lease struct {

@@ -36,7 +36,19 @@ func byChat(keys []string) map[byte][]string {
 	return out
 }
 
+// testOutbox runs the outbox contract: each chat is a FIFO whose oldest
+// message alone can be due, and sent keys are remembered.
 func testOutbox(t *testing.T, open func(testing.TB) caunoi.Store) {
+	t.Run("Heads", func(t *testing.T) { testOutboxHeads(t, open) })
+	t.Run("Limit", func(t *testing.T) { testOutboxLimit(t, open) })
+	t.Run("FIFOAfterRetry", func(t *testing.T) { testOutboxFIFO(t, open) })
+	t.Run("ReleaseChat", func(t *testing.T) { testOutboxRelease(t, open) })
+	t.Run("Tombstone", func(t *testing.T) { testOutboxTombstone(t, open) })
+	t.Run("PruneSent", func(t *testing.T) { testOutboxPruneSent(t, open) })
+	t.Run("Concurrent", func(t *testing.T) { testOutboxConcurrent(t, open) })
+}
+
+func testOutboxHeads(t *testing.T, open func(testing.TB) caunoi.Store) {
 	ctx := context.Background()
 	s := open(t)
 	now := suiteEpoch
@@ -63,33 +75,340 @@ func testOutbox(t *testing.T, open func(testing.TB) caunoi.Store) {
 	if err != nil {
 		t.Fatalf("Due: %v", err)
 	}
-	got := map[string]caunoi.OutMessage{}
-	for _, m := range list {
-		got[m.Key] = m
-	}
-	checkEqual(t, "a1 after a second Enqueue", got["a1"], first[2])
-	checkEqual(t, "Due by chat", byChat(dueKeys(t, s, now, 0)), map[byte][]string{'a': {"a1", "a2"}, 'b': {"b1", "b2", "b3"}})
+	checkEqual(t, "Due", list, []caunoi.OutMessage{first[2], first[1]})
+	checkEqual(t, "Due(limit 1)", dueKeys(t, s, now, 1), []string{"a1"})
+	// A held message behind the head changes nothing.
+	checkEqual(t, "Due at a3's NotBefore", dueKeys(t, s, minute(30), 0), []string{"a1", "b1"})
 
-	// A limit never skips an older message of the same chat.
-	limited := byChat(dueKeys(t, s, now, 3))
-	total := 0
-	for chat, keys := range limited {
-		total += len(keys)
-		all := map[byte][]string{'a': {"a1", "a2"}, 'b': {"b1", "b2", "b3"}}[chat]
-		checkEqual(t, fmt.Sprintf("Due(limit 3) for chat %c", chat), keys, all[:len(keys)])
+	steps := []struct {
+		sent string
+		want []string
+	}{
+		{"a1", []string{"b1", "a2"}},
+		{"b1", []string{"a2", "b2"}},
+		{"a2", []string{"b2"}}, // a3 is the head now, and held
+		{"b2", []string{"b3"}},
+		{"b3", []string{}},
 	}
-	if total != 3 {
-		t.Errorf("Due(limit 3) returned %d messages, want 3", total)
+	for _, st := range steps {
+		if err := s.Sent(ctx, st.sent); err != nil {
+			t.Fatalf("Sent(%s): %v", st.sent, err)
+		}
+		checkEqual(t, "Due after Sent("+st.sent+")", dueKeys(t, s, now, 0), st.want)
 	}
+	checkErr(t, "Sent(again)", s.Sent(ctx, "a1"), caunoi.ErrNotFound)
+	checkErr(t, "Sent(unknown)", s.Sent(ctx, "zz"), caunoi.ErrNotFound)
+	checkEqual(t, "Due when a3 is due", dueKeys(t, s, minute(30), 0), []string{"a3"})
+	if err := s.Enqueue(ctx, []caunoi.OutMessage{{Chat: 1}}); !errors.Is(err, caunoi.ErrInvalid) {
+		t.Errorf("Enqueue(no key): got error %v, want %v", err, caunoi.ErrInvalid)
+	}
+}
 
-	// The held message becomes due at its NotBefore.
-	checkEqual(t, "Due at NotBefore", byChat(dueKeys(t, s, minute(30), 0))['a'], []string{"a1", "a2", "a3"})
+func testOutboxLimit(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	now := suiteEpoch
+	minute := func(m int) time.Time { return now.Add(time.Duration(m) * time.Minute) }
+	err := s.Enqueue(ctx, []caunoi.OutMessage{
+		outMessage("a1", 1, minute(-10), minute(-1)),
+		outMessage("a2", 1, minute(-9), minute(-20)), // due, but not the head
+		outMessage("b1", 2, minute(-8), minute(-5)),
+		outMessage("c1", -1001234567890, minute(-7), minute(-5)), // a group; same NotBefore as b1, created later
+		outMessage("d1", 4, minute(-6), minute(5)),               // held
+		outMessage("e1", 5, minute(-11), minute(-3)),
+		outMessage("e2", 5, minute(-4), minute(-4)),
+	})
+	if err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	tests := []struct {
+		at    time.Time
+		limit int
+		want  []string
+	}{
+		{now, 0, []string{"b1", "c1", "e1", "a1"}},
+		{now, 10, []string{"b1", "c1", "e1", "a1"}},
+		{now, 3, []string{"b1", "c1", "e1"}},
+		{now, 1, []string{"b1"}},
+		{minute(-5), 0, []string{"b1", "c1"}},
+		{minute(-6), 0, []string{}},
+		{minute(5), 0, []string{"b1", "c1", "e1", "a1", "d1"}},
+	}
+	for _, tt := range tests {
+		got := dueKeys(t, s, tt.at, tt.limit)
+		checkEqual(t, fmt.Sprintf("Due(%s, limit %d)", tt.at.Sub(now), tt.limit), got, tt.want)
+	}
+}
 
+func testOutboxFIFO(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	now := suiteEpoch
+	msgs := []caunoi.OutMessage{
+		outMessage("a1", 1, now.Add(-3*time.Minute), now.Add(-3*time.Minute)),
+		outMessage("a2", 1, now.Add(-2*time.Minute), now.Add(-2*time.Minute)),
+		outMessage("b1", 2, now.Add(-time.Minute), now.Add(-time.Minute)),
+	}
+	if err := s.Enqueue(ctx, msgs); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	// a1 failed: chat 1 waits for it, although a2 would be due.
+	hold := now.Add(10 * time.Minute)
+	if err := s.Retry(ctx, "a1", hold); err != nil {
+		t.Fatalf("Retry: %v", err)
+	}
+	checkEqual(t, "Due while a1 is held", dueKeys(t, s, now, 0), []string{"b1"})
+	checkEqual(t, "Due just before the hold ends", dueKeys(t, s, hold.Add(-time.Nanosecond), 0), []string{"b1"})
+	list, err := s.Due(ctx, hold, 0)
+	if err != nil {
+		t.Fatalf("Due: %v", err)
+	}
+	want := msgs[0]
+	want.NotBefore, want.Attempts = hold, 1
+	checkEqual(t, "Due when the hold ends", list, []caunoi.OutMessage{msgs[2], want})
 	if err := s.Sent(ctx, "a1"); err != nil {
 		t.Fatalf("Sent: %v", err)
 	}
-	checkErr(t, "Sent(again)", s.Sent(ctx, "a1"), caunoi.ErrNotFound)
-	checkEqual(t, "Due after Sent", byChat(dueKeys(t, s, now, 0)), map[byte][]string{'a': {"a2"}, 'b': {"b1", "b2", "b3"}})
+	checkEqual(t, "Due after a1 was sent", dueKeys(t, s, now, 0), []string{"a2", "b1"})
+
+	// A newer message that is retried holds nothing while it waits behind
+	// the head, and is held itself once it is the head.
+	if err := s.Retry(ctx, "b1", hold); err != nil {
+		t.Fatalf("Retry: %v", err)
+	}
+	if err := s.Enqueue(ctx, []caunoi.OutMessage{outMessage("b2", 2, now, now)}); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	checkEqual(t, "Due with b1 held before b2", dueKeys(t, s, now, 0), []string{"a2"})
+}
+
+func testOutboxRelease(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	now := suiteEpoch
+	day := now.Add(24 * time.Hour)
+	msgs := []caunoi.OutMessage{
+		outMessage("a1", 1, now.Add(-3*time.Minute), now.Add(-3*time.Minute)),
+		outMessage("a2", 1, now.Add(-2*time.Minute), day),
+		outMessage("a3", 1, now.Add(-time.Minute), now.Add(-time.Minute)),
+		outMessage("b1", 2, now.Add(-time.Minute), now.Add(-time.Minute)),
+	}
+	if err := s.Enqueue(ctx, msgs); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	for _, k := range []string{"a1", "b1"} {
+		if err := s.Retry(ctx, k, day); err != nil {
+			t.Fatalf("Retry(%s): %v", k, err)
+		}
+	}
+	checkEqual(t, "Due while held", dueKeys(t, s, now, 0), []string{})
+	at := now.Add(time.Hour)
+	if err := s.ReleaseChat(ctx, 1, at); err != nil {
+		t.Fatalf("ReleaseChat: %v", err)
+	}
+	// Chat 1's messages go in order, each due at the release; chat 2 stays
+	// held.
+	for i, k := range []string{"a1", "a2", "a3"} {
+		list, err := s.Due(ctx, at, 0)
+		if err != nil {
+			t.Fatalf("Due: %v", err)
+		}
+		want := msgs[i]
+		if k != "a3" {
+			want.NotBefore = at
+		}
+		if k == "a1" {
+			want.Attempts = 1
+		}
+		checkEqual(t, "Due after ReleaseChat, head "+k, list, []caunoi.OutMessage{want})
+		if err := s.Sent(ctx, k); err != nil {
+			t.Fatalf("Sent(%s): %v", k, err)
+		}
+	}
+	checkEqual(t, "Due after chat 1 drained", dueKeys(t, s, at, 0), []string{})
+	checkEqual(t, "Due when chat 2's hold ends", dueKeys(t, s, day, 0), []string{"b1"})
+}
+
+func testOutboxTombstone(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	now := suiteEpoch
+	a1 := outMessage("a1", 1, now.Add(-time.Minute), now.Add(-time.Minute))
+	if err := s.Enqueue(ctx, []caunoi.OutMessage{a1}); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	if err := s.Sent(ctx, "a1"); err != nil {
+		t.Fatalf("Sent: %v", err)
+	}
+	// The same update handled again produces the same message: it was sent
+	// and must not go twice, alone or in a batch with new messages.
+	again := a1
+	again.Payload = []byte("bản gửi lại")
+	a2 := outMessage("a2", 1, now, now)
+	for _, batch := range [][]caunoi.OutMessage{{a1}, {again, a2}} {
+		if err := s.Enqueue(ctx, batch); err != nil {
+			t.Fatalf("Enqueue(sent key): %v", err)
+		}
+	}
+	list, err := s.Due(ctx, now, 0)
+	if err != nil {
+		t.Fatalf("Due: %v", err)
+	}
+	checkEqual(t, "Due after enqueueing a sent key", list, []caunoi.OutMessage{a2})
+	checkErr(t, "Sent(sent key)", s.Sent(ctx, "a1"), caunoi.ErrNotFound)
+	checkErr(t, "Retry(sent key)", s.Retry(ctx, "a1", now), caunoi.ErrNotFound)
+}
+
+// sentPruner is how both stores forget outbox tombstones; the Journal's
+// Prune forgets them the same way.
+type sentPruner interface {
+	PruneSent(ctx context.Context, before time.Time) error
+}
+
+func testOutboxPruneSent(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	p, ok := s.(sentPruner)
+	if !ok {
+		t.Skipf("%T has no PruneSent", s)
+	}
+	now := suiteEpoch
+	a1 := outMessage("a1", 1, now.Add(-2*time.Minute), now.Add(-2*time.Minute))
+	b1 := outMessage("b1", 2, now.Add(-time.Minute), now.Add(-time.Minute))
+	if err := s.Enqueue(ctx, []caunoi.OutMessage{a1, b1}); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	// Sent dates tombstones by the store's clock; the two sends are kept a
+	// few microseconds apart (every store keeps at least that precision) so
+	// that mid falls strictly between them.
+	if err := s.Sent(ctx, "a1"); err != nil {
+		t.Fatalf("Sent(a1): %v", err)
+	}
+	mid := after(time.Now(), 5*time.Microsecond)
+	after(mid, 5*time.Microsecond)
+	if err := s.Sent(ctx, "b1"); err != nil {
+		t.Fatalf("Sent(b1): %v", err)
+	}
+	if err := p.PruneSent(ctx, mid.Add(-time.Hour)); err != nil {
+		t.Fatalf("PruneSent(before both): %v", err)
+	}
+	if err := s.Enqueue(ctx, []caunoi.OutMessage{a1, b1}); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	checkEqual(t, "Due with both tombstones kept", dueKeys(t, s, now, 0), []string{})
+
+	if err := p.PruneSent(ctx, mid); err != nil {
+		t.Fatalf("PruneSent(between): %v", err)
+	}
+	if err := s.Enqueue(ctx, []caunoi.OutMessage{a1, b1}); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	checkEqual(t, "Due after a1's tombstone was forgotten", dueKeys(t, s, now, 0), []string{"a1"})
+}
+
+// after waits, without sleeping, until the clock has passed t by d, and
+// returns the time it read then.
+func after(t time.Time, d time.Duration) time.Time {
+	for {
+		if now := time.Now(); now.Sub(t) > d {
+			return now
+		}
+	}
+}
+
+// testOutboxConcurrent has 8 workers enqueue and send across 50 chats at
+// once. Each chat is written by one worker and sent by another, so the
+// order of its sends is known; batches are enqueued twice, partly after
+// being sent. Every message must be sent exactly once, in its chat's order.
+func testOutboxConcurrent(t *testing.T, open func(testing.TB) caunoi.Store) {
+	const workers, chats, perChat, batch = 8, 50, 10, 5
+	ctx := context.Background()
+	s := open(t)
+	now := suiteEpoch.Add(time.Hour)
+	key := func(chat int64, n int) string { return fmt.Sprintf("c%02d-%02d", chat, n) }
+	writer := func(chat int64) int { return int(chat % workers) }
+	sender := func(chat int64) int { return int((chat + 3) % workers) }
+	message := func(chat int64, n int) caunoi.OutMessage {
+		at := suiteEpoch.Add(time.Duration(n)*time.Minute + time.Duration(chat)*time.Second)
+		return outMessage(key(chat, n), chat, at, at)
+	}
+	sent := make([][]string, chats+1) // chat's keys in the order of their sending; each chat has one sender
+	race(workers, func(w int) {
+		var mine []int64
+		for c := int64(1); c <= chats; c++ {
+			if sender(c) == w {
+				mine = append(mine, c)
+			}
+		}
+		for round := 0; ; round++ {
+			if n := round * batch; n < perChat {
+				var msgs []caunoi.OutMessage
+				for c := int64(1); c <= chats; c++ {
+					if writer(c) != w {
+						continue
+					}
+					for i := max(0, n-batch); i < n+batch; i++ { // the previous batch again
+						msgs = append(msgs, message(c, i))
+					}
+				}
+				if err := s.Enqueue(ctx, msgs); err != nil {
+					t.Errorf("worker %d: Enqueue: %v", w, err)
+					return
+				}
+			}
+			list, err := s.Due(ctx, now, 0)
+			if err != nil {
+				t.Errorf("worker %d: Due: %v", w, err)
+				return
+			}
+			for _, m := range list {
+				if sender(m.Chat) != w {
+					continue
+				}
+				if want := key(m.Chat, len(sent[m.Chat])); m.Key != want {
+					t.Errorf("worker %d: Due returned %s as chat %d's head, want %s", w, m.Key, m.Chat, want)
+					return
+				}
+				if err := s.Sent(ctx, m.Key); err != nil {
+					t.Errorf("worker %d: Sent(%s): %v", w, m.Key, err)
+					return
+				}
+				sent[m.Chat] = append(sent[m.Chat], m.Key)
+			}
+			done := true
+			for _, c := range mine {
+				done = done && len(sent[c]) == perChat
+			}
+			if done && round*batch >= perChat {
+				return
+			}
+			if round > 100_000 {
+				t.Errorf("worker %d: chats still unsent after %d rounds", w, round)
+				return
+			}
+		}
+	})
+	if t.Failed() {
+		return
+	}
+	for c := int64(1); c <= chats; c++ {
+		want := make([]string, perChat)
+		for i := range want {
+			want[i] = key(c, i)
+		}
+		checkEqual(t, fmt.Sprintf("chat %d's messages in the order sent", c), sent[c], want)
+	}
+	checkEqual(t, "Due after all were sent", dueKeys(t, s, now, 0), []string{})
+	var all []caunoi.OutMessage
+	for c := int64(1); c <= chats; c++ {
+		for i := range perChat {
+			all = append(all, message(c, i))
+		}
+	}
+	if err := s.Enqueue(ctx, all); err != nil {
+		t.Fatalf("Enqueue(all again): %v", err)
+	}
+	checkEqual(t, "Due after enqueueing all again", dueKeys(t, s, now, 0), []string{})
 }
 
 func testOutboxRetry(t *testing.T, open func(testing.TB) caunoi.Store) {
