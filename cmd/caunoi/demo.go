@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -107,6 +108,9 @@ func runDemo(ctx context.Context, m *Main, args []string) error {
 		HandbookDir: *hbDir, Log: log,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			return &exitError{code: 130, err: errors.New("đã dừng khi đang khởi động")}
+		}
 		return fmt.Errorf("khởi động bản chạy thử: %w", err)
 	}
 	defer e.Close()
@@ -243,9 +247,9 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoEnv, err error) {
 	cfg := DefaultConfig()
 	cfg.Token = e.srv.Token()
 	cfg.APIURL = e.srv.URL()
-	cfg.Store = "bolt:" + e.dir + "/demo.db"
+	cfg.Store = "bolt:" + filepath.Join(e.dir, "demo.db")
 	cfg.DataDir = e.dir
-	cfg.DraftsDir = e.dir + "/drafts"
+	cfg.DraftsDir = filepath.Join(e.dir, "drafts")
 	cfg.HandbookDir = o.HandbookDir
 	cfg.Groups = e.groups
 	cfg.SigningKey = hex.EncodeToString(key)
@@ -784,7 +788,7 @@ func (e *demoEnv) runScripts(ctx context.Context, names []string, steps [][]demo
 		}
 		if err := e.runScript(ctx, name, steps[i]); err != nil {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				return &exitError{code: 130, err: errors.New("đã dừng trước khi chạy hết kịch bản")}
 			}
 			failed = append(failed, err)
 		}
@@ -802,6 +806,10 @@ func (e *demoEnv) runScript(ctx context.Context, name string, steps []demoStep) 
 	for _, st := range steps {
 		e.printf("\n▶ %d │ %s\n", st.Line, st.Src)
 		if err := e.step(ctx, st); err != nil {
+			if ctx.Err() != nil {
+				e.println("  (đã dừng)")
+				return err
+			}
 			e.printf("  ✗ %v\n", err)
 			return fmt.Errorf("%s:%d: %w", name, st.Line, err)
 		}
