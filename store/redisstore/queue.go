@@ -1,51 +1,144 @@
 package redisstore
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/caunoi/caunoi"
 	"github.com/redis/go-redis/v9"
 )
 
-// Outbox keys: out:m:KEY holds a message; the sorted set out:due orders
-// keys by NotBefore (µs) and the set out:chat:CHAT lists a chat's keys.
+// The outbox lives in a fixed set of keys, which every script declares:
+//
+//	outbox:fifo  sorted set, all scores 0, members chat|created|key: each
+//	             chat's FIFO, oldest first, in lexical order
+//	outbox:due   sorted set of chat heads, members created|chat|key, scored
+//	             by the head's NotBefore (µs)
+//	outbox:head  hash chat → the chat's member in outbox:due
+//	outbox:msg   hash key → message JSON
+//	outbox:nb    hash key → NotBefore (µs), the score a head takes
+//	outbox:pos   hash key → the message's member in outbox:fifo
+//	outbox:sent  sorted set of sent keys, scored by the time of sending (µs)
+//
+// chat is 16 hex digits (the sign bit flipped, so that text order is
+// numeric order) and created 24 (seconds likewise, then nanoseconds), so a
+// key starts at byte 41 of either member.
+func (s *Store) outboxKeys() []string {
+	return []string{
+		s.key("outbox", "fifo"), s.key("outbox", "due"), s.key("outbox", "head"),
+		s.key("outbox", "msg"), s.key("outbox", "nb"), s.key("outbox", "pos"), s.key("outbox", "sent"),
+	}
+}
 
-// enqueueScript stores the messages whose keys are new.
-// KEYS: out:due, then out:m:KEY and out:chat:CHAT per message.
-// ARGV: message JSON, score and key per message.
-var enqueueScript = redis.NewScript(`
-for i = 2, #KEYS, 2 do
-  local a = (i - 2) / 2 * 3
-  if redis.call('EXISTS', KEYS[i]) == 0 then
-    redis.call('SET', KEYS[i], ARGV[a + 1])
-    redis.call('ZADD', KEYS[1], ARGV[a + 2], ARGV[a + 3])
-    redis.call('SADD', KEYS[i + 1], ARGV[a + 3])
+// outboxLua opens every outbox script: it names the keys and defines
+// fixhead, which points a chat's entry in outbox:due at its oldest message,
+// or removes it when the chat has none.
+const outboxLua = `
+local fifo, due, head, msg, nb, pos, sent = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local function fixhead(chat)
+  local first = redis.call('ZRANGEBYLEX', fifo, '[' .. chat, '[' .. chat .. '\255', 'LIMIT', 0, 1)
+  local old = redis.call('HGET', head, chat)
+  if #first == 0 then
+    if old then
+      redis.call('ZREM', due, old)
+      redis.call('HDEL', head, chat)
+    end
+    return
+  end
+  local key = string.sub(first[1], 41)
+  local entry = string.sub(first[1], 17, 40) .. chat .. key
+  if old and old ~= entry then redis.call('ZREM', due, old) end
+  redis.call('ZADD', due, redis.call('HGET', nb, key), entry)
+  redis.call('HSET', head, chat, entry)
+end
+`
+
+// enqueueScript stores the messages whose keys are neither pending nor
+// sent. ARGV: key, chat, fifo member, JSON and NotBefore per message.
+var enqueueScript = redis.NewScript(outboxLua + `
+local chats = {}
+for i = 1, #ARGV, 5 do
+  local key = ARGV[i]
+  if redis.call('HEXISTS', msg, key) == 0 and not redis.call('ZSCORE', sent, key) then
+    redis.call('HSET', msg, key, ARGV[i + 3])
+    redis.call('HSET', nb, key, ARGV[i + 4])
+    redis.call('HSET', pos, key, ARGV[i + 2])
+    redis.call('ZADD', fifo, 0, ARGV[i + 2])
+    chats[ARGV[i + 1]] = true
   end
 end
+for chat in pairs(chats) do fixhead(chat) end
 return 0
 `)
 
-func (s *Store) messageKey(key string) string { return s.key("out", "m", key) }
-func (s *Store) chatKey(chat int64) string {
-	return s.key("out", "chat", strconv.FormatInt(chat, 10))
+// dueScript returns the JSON of up to ARGV[2] heads (all when 0) due at
+// ARGV[1], next due first.
+var dueScript = redis.NewScript(outboxLua + `
+local entries
+if tonumber(ARGV[2]) > 0 then
+  entries = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+else
+  entries = redis.call('ZRANGEBYSCORE', due, '-inf', ARGV[1])
+end
+local out = {}
+for i = 1, #entries, 1000 do
+  local keys = {}
+  for j = i, math.min(i + 999, #entries) do keys[#keys + 1] = string.sub(entries[j], 41) end
+  local vals = redis.call('HMGET', msg, unpack(keys))
+  for _, v in ipairs(vals) do out[#out + 1] = v end
+end
+return out
+`)
+
+// sentScript removes message ARGV[1] and keeps its tombstone, dated
+// ARGV[2]; it returns 0 for an unknown key.
+var sentScript = redis.NewScript(outboxLua + `
+local key = ARGV[1]
+local p = redis.call('HGET', pos, key)
+if not p then return 0 end
+redis.call('ZREM', fifo, p)
+redis.call('HDEL', msg, key)
+redis.call('HDEL', nb, key)
+redis.call('HDEL', pos, key)
+redis.call('ZADD', sent, ARGV[2], key)
+fixhead(string.sub(p, 1, 16))
+return 1
+`)
+
+// rewriteScript replaces messages of chat ARGV[1] if none changed since
+// they were read. ARGV then holds key, JSON read, new JSON and new
+// NotBefore per message. It returns 1, or -1 when a message changed.
+var rewriteScript = redis.NewScript(outboxLua + `
+for i = 2, #ARGV, 4 do
+  if redis.call('HGET', msg, ARGV[i]) ~= ARGV[i + 1] then return -1 end
+end
+for i = 2, #ARGV, 4 do
+  redis.call('HSET', msg, ARGV[i], ARGV[i + 2])
+  redis.call('HSET', nb, ARGV[i], ARGV[i + 3])
+end
+fixhead(ARGV[1])
+return 1
+`)
+
+// chatHex is chat in the outbox's members.
+func chatHex(chat int64) string { return fmt.Sprintf("%016x", uint64(chat)^(1<<63)) }
+
+// timeHex is t in the outbox's members; text order is time order.
+func timeHex(t time.Time) string {
+	return fmt.Sprintf("%016x%08x", uint64(t.Unix())^(1<<63), t.Nanosecond())
 }
 
-// Enqueue stores the messages whose keys are not stored yet, atomically.
-// Within msgs, the first message with a key wins.
+// Enqueue stores, atomically, the messages whose keys were never stored:
+// neither pending nor sent since PruneSent last forgot them. Within msgs,
+// the first message with a key wins.
 func (s *Store) Enqueue(ctx context.Context, msgs []caunoi.OutMessage) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	keys := []string{s.key("out", "due")}
-	args := make([]any, 0, 3*len(msgs))
+	args := make([]any, 0, 5*len(msgs))
 	for _, m := range msgs {
 		if m.Key == "" {
 			return fmt.Errorf("enqueue: message without key: %w", caunoi.ErrInvalid)
@@ -54,143 +147,161 @@ func (s *Store) Enqueue(ctx context.Context, msgs []caunoi.OutMessage) error {
 		if err != nil {
 			return fmt.Errorf("enqueue: %w", err)
 		}
-		keys = append(keys, s.messageKey(m.Key), s.chatKey(m.Chat))
-		args = append(args, data, microsArg(m.NotBefore), m.Key)
+		chat := chatHex(m.Chat)
+		args = append(args, m.Key, chat, chat+timeHex(m.Created)+m.Key, data, microsArg(m.NotBefore))
 	}
-	if err := enqueueScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	if err := enqueueScript.Run(ctx, s.rdb, s.outboxKeys(), args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("enqueue %d messages: %w", len(msgs), err)
 	}
 	return nil
 }
 
-// Due returns up to limit messages with NotBefore ≤ now, oldest (by
-// Created, then Key) first, which keeps each chat's messages in order.
+// Due returns, for up to limit chats (all when limit ≤ 0), each chat's
+// oldest pending message when its NotBefore ≤ now, ordered by NotBefore (to
+// the microsecond), then Created. It reads only the heads it returns, in
+// one script.
 func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]caunoi.OutMessage, error) {
-	keys, err := s.rdb.ZRangeByScore(ctx, s.key("out", "due"), &redis.ZRangeBy{Min: "-inf", Max: microsArg(now)}).Result()
-	if err != nil {
+	vals, err := dueScript.Run(ctx, s.rdb, s.outboxKeys(), microsArg(now), max(limit, 0)).Slice()
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("due messages: %w", err)
 	}
-	for i, k := range keys {
-		keys[i] = s.messageKey(k)
-	}
-	var out []caunoi.OutMessage
-	err = mgetJSON(ctx, s.rdb, keys, func(data []byte) error {
-		var m caunoi.OutMessage
-		if err := json.Unmarshal(data, &m); err != nil {
-			return err
+	out := make([]caunoi.OutMessage, 0, len(vals))
+	for _, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("due messages: outbox head without message")
 		}
-		if !m.NotBefore.After(now) {
+		var m caunoi.OutMessage
+		if err := json.Unmarshal([]byte(str), &m); err != nil {
+			return nil, fmt.Errorf("due messages: %w", err)
+		}
+		if !m.NotBefore.After(now) { // the score keeps microseconds only
 			out = append(out, m)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("due messages: %w", err)
-	}
-	slices.SortFunc(out, func(a, b caunoi.OutMessage) int {
-		return cmp.Or(a.Created.Compare(b.Created), strings.Compare(a.Key, b.Key))
-	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
 	}
 	return out, nil
 }
 
-// Sent removes the message with key, or returns caunoi.ErrNotFound.
+// Sent removes the message with key, keeps a tombstone of the key (dated
+// by this process's clock) until PruneSent forgets it, and makes the chat's
+// next message its head. An unknown key is caunoi.ErrNotFound.
 func (s *Store) Sent(ctx context.Context, key string) error {
-	mk := s.messageKey(key)
-	err := s.watch(ctx, func(tx *redis.Tx) error {
-		var m caunoi.OutMessage
-		if err := getJSON(ctx, tx, mk, &m); err != nil {
-			return err
-		}
-		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Del(ctx, mk)
-			p.ZRem(ctx, s.key("out", "due"), key)
-			p.SRem(ctx, s.chatKey(m.Chat), key)
-			return nil
-		})
-		return err
-	}, mk)
+	n, err := sentScript.Run(ctx, s.rdb, s.outboxKeys(), key, microsArg(time.Now())).Int()
+	if err == nil && n == 0 {
+		err = caunoi.ErrNotFound
+	}
 	if err != nil {
 		return fmt.Errorf("message sent: %w", err)
 	}
 	return nil
 }
 
-// Retry counts a failed attempt and holds the message until notBefore, or
-// returns caunoi.ErrNotFound.
+// Retry counts a failed attempt and holds the message, and so its chat,
+// until notBefore. An unknown key is caunoi.ErrNotFound.
 func (s *Store) Retry(ctx context.Context, key string, notBefore time.Time) error {
-	mk := s.messageKey(key)
-	err := s.watch(ctx, func(tx *redis.Tx) error {
+	err := s.rewrite(ctx, func() (int64, []caunoi.OutMessage, [][]byte, error) {
+		data, err := s.rdb.HGet(ctx, s.key("outbox", "msg"), key).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return 0, nil, nil, caunoi.ErrNotFound
+		}
+		if err != nil {
+			return 0, nil, nil, err
+		}
 		var m caunoi.OutMessage
-		if err := getJSON(ctx, tx, mk, &m); err != nil {
-			return err
+		if err := json.Unmarshal(data, &m); err != nil {
+			return 0, nil, nil, err
 		}
 		m.Attempts++
 		m.NotBefore = notBefore
-		return s.reschedule(ctx, tx, []caunoi.OutMessage{m})
-	}, mk)
+		return m.Chat, []caunoi.OutMessage{m}, [][]byte{data}, nil
+	})
 	if err != nil {
 		return fmt.Errorf("retry message: %w", err)
 	}
 	return nil
 }
 
-// ReleaseChat makes every message for chat held past now due at now.
+// ReleaseChat makes every message of chat held past now due at now. Its
+// cost grows with the chat's pending messages only.
 func (s *Store) ReleaseChat(ctx context.Context, chat int64, now time.Time) error {
-	members, err := s.rdb.SMembers(ctx, s.chatKey(chat)).Result()
-	if err != nil {
-		return fmt.Errorf("release chat %d: %w", chat, err)
-	}
-	if len(members) == 0 {
-		return nil
-	}
-	keys := make([]string, len(members))
-	for i, k := range members {
-		keys[i] = s.messageKey(k)
-	}
-	err = s.watch(ctx, func(tx *redis.Tx) error {
+	hex := chatHex(chat)
+	err := s.rewrite(ctx, func() (int64, []caunoi.OutMessage, [][]byte, error) {
+		members, err := s.rdb.ZRangeByLex(ctx, s.key("outbox", "fifo"), &redis.ZRangeBy{Min: "[" + hex, Max: "[" + hex + "\xff"}).Result()
+		if err != nil || len(members) == 0 {
+			return 0, nil, nil, err
+		}
+		keys := make([]string, len(members))
+		for i, m := range members {
+			keys[i] = m[40:]
+		}
+		vals, err := s.rdb.HMGet(ctx, s.key("outbox", "msg"), keys...).Result()
+		if err != nil {
+			return 0, nil, nil, err
+		}
 		var held []caunoi.OutMessage
-		err := mgetJSON(ctx, tx, keys, func(data []byte) error {
+		var read [][]byte
+		for _, v := range vals {
+			str, ok := v.(string)
+			if !ok {
+				continue // sent meanwhile
+			}
 			var m caunoi.OutMessage
-			if err := json.Unmarshal(data, &m); err != nil {
-				return err
+			if err := json.Unmarshal([]byte(str), &m); err != nil {
+				return 0, nil, nil, err
 			}
 			if m.NotBefore.After(now) {
 				m.NotBefore = now
 				held = append(held, m)
+				read = append(read, []byte(str))
 			}
-			return nil
-		})
-		if err != nil || len(held) == 0 {
-			return err
 		}
-		return s.reschedule(ctx, tx, held)
-	}, keys...)
+		return chat, held, read, nil
+	})
 	if err != nil {
 		return fmt.Errorf("release chat %d: %w", chat, err)
 	}
 	return nil
 }
 
-// reschedule writes msgs and their due scores in one MULTI/EXEC.
-func (s *Store) reschedule(ctx context.Context, tx *redis.Tx, msgs []caunoi.OutMessage) error {
-	data := make([][]byte, len(msgs))
-	for i, m := range msgs {
-		var err error
-		if data[i], err = encode(m); err != nil {
+// rewrite stores the messages that read returns, changed, in place of the
+// JSON it read them from, and moves their chat's head. It reads again when
+// one of them changed in between.
+func (s *Store) rewrite(ctx context.Context, read func() (chat int64, changed []caunoi.OutMessage, was [][]byte, err error)) error {
+	for range maxTxAttempts {
+		chat, msgs, was, err := read()
+		if err != nil || len(msgs) == 0 {
+			return err
+		}
+		args := []any{chatHex(chat)}
+		for i, m := range msgs {
+			data, err := encode(m)
+			if err != nil {
+				return err
+			}
+			args = append(args, m.Key, was[i], data, microsArg(m.NotBefore))
+		}
+		n, err := rewriteScript.Run(ctx, s.rdb, s.outboxKeys(), args...).Int()
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
-	_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for i, m := range msgs {
-			p.Set(ctx, s.messageKey(m.Key), data[i], 0)
-			p.ZAdd(ctx, s.key("out", "due"), redis.Z{Score: micros(m.NotBefore), Member: m.Key})
-		}
-		return nil
-	})
-	return err
+	return fmt.Errorf("gave up after %d attempts under contention: %w", maxTxAttempts, caunoi.ErrConflict)
+}
+
+// PruneSent forgets the tombstones of messages sent before before (to the
+// microsecond), so that their keys may be enqueued again.
+func (s *Store) PruneSent(ctx context.Context, before time.Time) error {
+	err := s.rdb.ZRemRangeByScore(ctx, s.key("outbox", "sent"), "-inf", "("+microsArg(before)).Err()
+	if err != nil {
+		return fmt.Errorf("prune sent messages: %w", err)
+	}
+	return nil
 }
 
 // acquireScript takes a free lease or extends the owner's own.

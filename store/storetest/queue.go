@@ -158,6 +158,7 @@ func testOutboxFIFO(t *testing.T, open func(testing.TB) caunoi.Store) {
 		t.Fatalf("Retry: %v", err)
 	}
 	checkEqual(t, "Due while a1 is held", dueKeys(t, s, now, 0), []string{"b1"})
+	checkEqual(t, "Due(limit 1) while a1 is held", dueKeys(t, s, now, 1), []string{"b1"})
 	checkEqual(t, "Due just before the hold ends", dueKeys(t, s, hold.Add(-time.Nanosecond), 0), []string{"b1"})
 	list, err := s.Due(ctx, hold, 0)
 	if err != nil {
