@@ -35,18 +35,19 @@ const (
 // vnWeekdays are the names of the days of the week, Sunday first.
 var vnWeekdays = [...]string{"Chủ nhật", "thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy"}
 
-// remindLoop runs a reminder round every RemindEvery until ctx is done.
+// remindLoop runs a reminder round every RemindEvery, the first one
+// RemindEvery after the start, until ctx is done.
 func (b *Bot) remindLoop(ctx context.Context) error {
 	t := time.NewTicker(b.cfg.RemindEvery)
 	defer t.Stop()
 	for {
-		if err := b.Remind(ctx); err != nil && ctx.Err() == nil {
-			b.log.Error("reminder round", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+		}
+		if err := b.Remind(ctx); err != nil && ctx.Err() == nil {
+			b.log.Error("reminder round", "err", err)
 		}
 	}
 }
@@ -106,6 +107,10 @@ func (b *Bot) Remind(ctx context.Context) error {
 		}
 	}
 	if len(msgs) > 0 {
+		// Distinct creation times keep the messages of one chat in order.
+		for i := range msgs {
+			msgs[i].Created = msgs[i].Created.Add(time.Duration(i))
+		}
 		if err := b.store.Enqueue(ctx, msgs); err != nil {
 			return fmt.Errorf("enqueue reminders: %w", err)
 		}
