@@ -116,7 +116,7 @@ type Journal interface {
 // OutMessage is a message waiting to be delivered to a chat.
 type OutMessage struct {
 	// Key is unique and makes Enqueue idempotent: the same logical message
-	// produced twice is stored once.
+	// produced twice is stored once, and once sent it is not stored again.
 	Key     string
 	Chat    int64
 	Payload []byte // the adapter's rendering of the message
@@ -126,16 +126,30 @@ type OutMessage struct {
 	Attempts  int
 }
 
-// Outbox is the durable queue of outbound messages.
+// Outbox is the durable queue of outbound messages. Each chat's pending
+// messages form a FIFO ordered by Created, then Key; only its oldest
+// message, the head, is ever due, so a chat's messages go out in order even
+// across retries and restarts.
 type Outbox interface {
-	// Enqueue stores the messages that are not stored yet, atomically.
+	// Enqueue stores, atomically, the messages whose keys were never
+	// stored: neither pending nor sent and still remembered (see Sent).
+	// Within msgs the first message with a key wins. A message without a
+	// key is ErrInvalid.
 	Enqueue(ctx context.Context, msgs []OutMessage) error
-	// Due returns up to limit messages with NotBefore ≤ now, oldest first
-	// within each chat.
+	// Due returns the heads of up to limit chats (all chats when limit ≤ 0)
+	// whose head has NotBefore ≤ now, ordered by the head's NotBefore, then
+	// Created. A chat whose head is held returns nothing, even if newer
+	// messages of it would be due. Its cost grows with limit, not with the
+	// number of pending messages.
 	Due(ctx context.Context, now time.Time, limit int) ([]OutMessage, error)
-	// Sent removes the message with key.
+	// Sent removes the message with key, or returns ErrNotFound, and makes
+	// the chat's next message its head. The key is remembered, so that
+	// Enqueue ignores it, until Prune forgets messages sent before its
+	// cutoff.
 	Sent(ctx context.Context, key string) error
-	// Retry records a failed attempt and holds the message until notBefore.
+	// Retry records a failed attempt and holds the message until
+	// notBefore, and with it its chat while it is the head. An unknown key
+	// is ErrNotFound.
 	Retry(ctx context.Context, key string, notBefore time.Time) error
 	// ReleaseChat makes every held message for chat due now (the person
 	// wrote again after blocking the bot).
