@@ -385,23 +385,31 @@ func (e *demoEnv) waitIdle(ctx context.Context) error {
 	defer tick.Stop()
 	last := -1
 	for {
-		idle := len(e.srv.PendingUpdates()) == 0
-		if idle {
+		// busy says what the bot is still doing, in words for the person.
+		busy := ""
+		if n := len(e.srv.PendingUpdates()); n > 0 {
+			busy = fmt.Sprintf("%d cập nhật Telegram chưa nhận", n)
+		}
+		if busy == "" {
 			p, err := e.app.store.Pending(ctx, 1)
 			if err != nil {
 				return fmt.Errorf("đọc nhật ký cập nhật: %w", err)
 			}
-			idle = len(p) == 0
+			if len(p) > 0 {
+				busy = "cập nhật đã nhận nhưng chưa xử lý xong"
+			}
 		}
-		if idle {
+		if busy == "" {
 			d, err := e.app.store.Due(ctx, far, 1)
 			if err != nil {
 				return fmt.Errorf("đọc hàng đợi tin gửi: %w", err)
 			}
-			idle = len(d) == 0
+			if len(d) > 0 {
+				busy = "tin nhắn chưa gửi trong hàng đợi"
+			}
 		}
 		n := -1
-		if idle {
+		if busy == "" {
 			n = e.botMessages()
 			if n == last {
 				return nil
@@ -412,7 +420,10 @@ func (e *demoEnv) waitIdle(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline.C:
-			return fmt.Errorf("bot chưa xử lý xong sau %v (còn %d cập nhật chưa nhận)", demoIdleTimeout, len(e.srv.PendingUpdates()))
+			if busy == "" {
+				busy = "bot vẫn đang gửi tin"
+			}
+			return fmt.Errorf("bot chưa xử lý xong sau %v (còn %s)", demoIdleTimeout, busy)
 		case <-tick.C:
 		}
 	}
