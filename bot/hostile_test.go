@@ -61,7 +61,7 @@ func newTestHandbook() *testHandbook {
 			Department: "xay-dung", Updated: upd,
 		}},
 		keywords: map[string][]string{
-			"ho-tich/khai-sinh#ho-so":       {"khai sinh"},
+			"ho-tich/khai-sinh#ho-so":      {"khai sinh"},
 			"xay-dung/giay-phep#dieu-kien": {"xây dựng", "giay phep"},
 		},
 	}
