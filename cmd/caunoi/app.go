@@ -85,6 +85,14 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 		forums[id] = true
 	}
 	gap, _ := time.ParseDuration(cfg.ChatGap)
+	before, err := remindBefore(cfg.RemindBefore)
+	if err != nil {
+		return nil, fmt.Errorf("REMIND_BEFORE: %w", err)
+	}
+	digest, err := digestAt(cfg.DigestAt)
+	if err != nil {
+		return nil, fmt.Errorf("DIGEST_AT: %w", err)
+	}
 	lim := bot.TelegramLimits
 	lim.Global = cfg.SendRate
 	lim.PerChat = gap
@@ -104,6 +112,9 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 		Metrics:    a.metrics,
 		Now:        now,
 		Editorial:  a.editorial,
+
+		RemindBefore: before,
+		DigestAt:     digest,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kết nối Telegram: %w", err)

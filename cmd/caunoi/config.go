@@ -31,10 +31,15 @@ type Config struct {
 	HandbookDir string `yaml:"handbook_dir"` // empty: the embedded handbook
 	DraftsDir   string `yaml:"drafts_dir"`
 	// Desk.
-	Groups     map[string]int64 `yaml:"groups"` // department code → staff group chat id
-	Forums     []int64          `yaml:"forums"` // staff groups that are forums
-	Holidays   []string         `yaml:"holidays"`
-	SigningKey string           `yaml:"signing_key"` // callback data HMAC key
+	Groups   map[string]int64 `yaml:"groups"` // department code → staff group chat id
+	Forums   []int64          `yaml:"forums"` // staff groups that are forums
+	Holidays []string         `yaml:"holidays"`
+	// RemindBefore is the working time before a deadline at which the
+	// staff group is reminded ("1h"), or "off"; DigestAt is when the
+	// leads' daily digest goes out ("07:30"), or "off".
+	RemindBefore string `yaml:"remind_before"`
+	DigestAt     string `yaml:"digest_at"`
+	SigningKey   string `yaml:"signing_key"` // callback data HMAC key
 	// Operation.
 	AdminListen string  `yaml:"admin_listen"`
 	LogLevel    string  `yaml:"log_level"`
@@ -46,15 +51,17 @@ type Config struct {
 // DefaultConfig returns the configuration used when nothing is set.
 func DefaultConfig() Config {
 	return Config{
-		APIURL:      "https://api.telegram.org",
-		WebhookPath: "/telegram",
-		Listen:      ":8443",
-		DataDir:     "data",
-		AdminListen: "127.0.0.1:9090",
-		LogLevel:    "info",
-		LogFormat:   "text",
-		SendRate:    30,
-		ChatGap:     "1s",
+		APIURL:       "https://api.telegram.org",
+		WebhookPath:  "/telegram",
+		Listen:       ":8443",
+		DataDir:      "data",
+		AdminListen:  "127.0.0.1:9090",
+		LogLevel:     "info",
+		LogFormat:    "text",
+		SendRate:     30,
+		ChatGap:      "1s",
+		RemindBefore: "1h",
+		DigestAt:     "07:30",
 	}
 }
 
@@ -72,6 +79,8 @@ var envVars = []struct{ Name, Help string }{
 	{"STAFF_GROUPS", "department=chat_id pairs, comma separated: tu-phap=-1001234,cong-an=-1005678"},
 	{"FORUM_GROUPS", "chat ids of staff groups that are forums, comma separated"},
 	{"HOLIDAYS", "holidays, YYYY-MM-DD, comma separated"},
+	{"REMIND_BEFORE", "working time before a deadline to remind the staff group, e.g. 1h; off to turn reminders off (default 1h)"},
+	{"DIGEST_AT", "time of the leads' daily digest on working days, HH:MM; off to turn it off (default 07:30)"},
 	{"SIGNING_KEY", "key that signs button data, ≥ 16 characters (secret)"},
 	{"ADMIN_LISTEN", "address of /healthz, /readyz, /metrics (default 127.0.0.1:9090)"},
 	{"LOG_LEVEL", "debug, info, warn or error (default info)"},
@@ -130,6 +139,8 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	set("LOG_LEVEL", &c.LogLevel)
 	set("LOG_FORMAT", &c.LogFormat)
 	set("CHAT_GAP", &c.ChatGap)
+	set("REMIND_BEFORE", &c.RemindBefore)
+	set("DIGEST_AT", &c.DigestAt)
 	var problems []string
 	if v := strings.TrimSpace(getenv("STAFF_GROUPS")); v != "" {
 		g, err := parseGroups(v)
@@ -268,6 +279,12 @@ func (c Config) Validate(departments []string) error {
 	if _, err := time.ParseDuration(c.ChatGap); err != nil {
 		p = append(p, fmt.Sprintf("CHAT_GAP %q không phải khoảng thời gian (ví dụ 1s)", c.ChatGap))
 	}
+	if _, err := remindBefore(c.RemindBefore); err != nil {
+		p = append(p, fmt.Sprintf("REMIND_BEFORE %q: %v", c.RemindBefore, err))
+	}
+	if _, err := digestAt(c.DigestAt); err != nil {
+		p = append(p, fmt.Sprintf("DIGEST_AT %q: %v", c.DigestAt, err))
+	}
 	if len(p) == 0 {
 		return nil
 	}
@@ -305,4 +322,41 @@ func (c Config) Masked() Config {
 	m.SigningKey = mask(c.SigningKey)
 	m.Store = maskURL(c.Store)
 	return m
+}
+
+// remindBefore reads REMIND_BEFORE: a positive duration of working time,
+// "off" (a negative result, which turns reminders off), or empty (zero:
+// the default).
+func remindBefore(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if strings.EqualFold(s, "off") {
+		return -1, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 || d > 40*time.Hour {
+		return 0, errors.New("cần khoảng thời gian dương, tối đa 40h (ví dụ 1h, 30m), hoặc off để tắt nhắc hạn")
+	}
+	return d, nil
+}
+
+// digestAt reads DIGEST_AT: a time of day "HH:MM" between 00:01 and 16:59
+// (the digest is not sent after office hours), or "off" (a negative
+// result, which turns the digest off), or empty (zero: the default).
+func digestAt(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if strings.EqualFold(s, "off") {
+		return -1, nil
+	}
+	t, err := time.Parse("15:04", s)
+	d := time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+	if err != nil || d <= 0 || d >= 17*time.Hour {
+		return 0, errors.New("cần giờ dạng HH:MM trước 17:00 (ví dụ 07:30), hoặc off để tắt bản tin sáng")
+	}
+	return d, nil
 }
