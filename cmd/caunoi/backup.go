@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"os"
@@ -167,6 +169,9 @@ func runBackup(ctx context.Context, m *Main, args []string) error {
 	}
 	if info.IsDir() {
 		return failf("%s là thư mục, không phải tệp dữ liệu", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return failf("tạo thư mục cho tệp sao lưu: %v", err)
 	}
 	start := time.Now()
 	var via string
@@ -351,13 +356,23 @@ func validateBackup(path string) (string, error) {
 	if info.IsDir() {
 		return "", errors.New("đây là thư mục")
 	}
+	// bbolt maps the file into memory and would crash on pages past its
+	// end; a cut copy must be caught before it is opened.
+	if err := checkBoltSize(path, info.Size()); err != nil {
+		return "", err
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockProbe})
 	if err != nil {
 		return "", fmt.Errorf("không phải tệp bbolt đọc được: %v", err)
 	}
 	defer db.Close()
 	var summary string
-	err = db.View(func(tx *bolt.Tx) error {
+	err = db.View(func(tx *bolt.Tx) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("tệp hỏng: %v", r)
+			}
+		}()
 		for _, name := range requiredBuckets {
 			if tx.Bucket([]byte(name)) == nil {
 				return fmt.Errorf("không phải kho dữ liệu Cầu Nối: thiếu ngăn %q", name)
@@ -377,6 +392,64 @@ func validateBackup(path string) (string, error) {
 		return nil
 	})
 	return summary, err
+}
+
+// bbolt's file layout: a 16-byte page header, then the meta: magic,
+// version, page size, flags (4 bytes each), root bucket (16), freelist page,
+// high-water page id and transaction id (8 each), and an FNV-64a checksum of
+// the 56 bytes before it. Values are in the machine's byte order, little
+// endian on every platform Cầu Nối is built for.
+const (
+	boltMagic      = 0xED0CDAED
+	boltMetaOffset = 16
+	boltMetaSize   = 64
+)
+
+// checkBoltSize reads the two meta pages of the bbolt file at path and
+// checks that the file holds every page they claim. It returns an error for
+// a file that is not bbolt or is shorter than its meta says.
+func checkBoltSize(path string, size int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	valid := 0
+	var pageSize int64 = 4096
+	for i, off := range []int64{0, -1} {
+		if i == 1 {
+			off = pageSize
+		}
+		buf := make([]byte, boltMetaOffset+boltMetaSize)
+		if _, err := f.ReadAt(buf, off); err != nil {
+			continue
+		}
+		m := buf[boltMetaOffset:]
+		if binary.LittleEndian.Uint32(m[0:]) != boltMagic {
+			continue
+		}
+		h := fnv.New64a()
+		h.Write(m[:56])
+		if h.Sum64() != binary.LittleEndian.Uint64(m[56:]) {
+			continue
+		}
+		ps := int64(binary.LittleEndian.Uint32(m[8:]))
+		if ps < 512 || ps > 1<<20 || ps&(ps-1) != 0 {
+			continue
+		}
+		if i == 0 {
+			pageSize = ps
+		}
+		hwm := int64(binary.LittleEndian.Uint64(m[40:]))
+		if hwm < 0 || hwm > size/ps {
+			return fmt.Errorf("tệp bị cắt: cần %s, chỉ có %s", byteSize(hwm*ps), byteSize(size))
+		}
+		valid++
+	}
+	if valid == 0 {
+		return errors.New("không phải tệp bbolt đọc được")
+	}
+	return nil
 }
 
 // progressWriter prints a line each time another progressStep bytes pass,
