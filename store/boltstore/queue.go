@@ -87,14 +87,14 @@ func (o outbox) fixHead(chat int64) error {
 			return err
 		}
 		entry = cat(timeKey(m.NotBefore), timeKey(m.Created), ck)
-		if bytes.Equal(entry, old) {
+		if bytes.Equal(entry, old) && bytes.Equal(o.due.Get(entry), key) {
 			return nil
 		}
 		if err := o.due.Put(entry, key); err != nil {
 			return err
 		}
 	}
-	if old != nil {
+	if old != nil && !bytes.Equal(old, entry) {
 		if err := o.due.Delete(old); err != nil {
 			return err
 		}

@@ -41,6 +41,7 @@ func byChat(keys []string) map[byte][]string {
 func testOutbox(t *testing.T, open func(testing.TB) caunoi.Store) {
 	t.Run("Heads", func(t *testing.T) { testOutboxHeads(t, open) })
 	t.Run("Limit", func(t *testing.T) { testOutboxLimit(t, open) })
+	t.Run("SameInstant", func(t *testing.T) { testOutboxSameInstant(t, open) })
 	t.Run("FIFOAfterRetry", func(t *testing.T) { testOutboxFIFO(t, open) })
 	t.Run("ReleaseChat", func(t *testing.T) { testOutboxRelease(t, open) })
 	t.Run("Tombstone", func(t *testing.T) { testOutboxTombstone(t, open) })
@@ -138,6 +139,30 @@ func testOutboxLimit(t *testing.T, open func(testing.TB) caunoi.Store) {
 		got := dueKeys(t, s, tt.at, tt.limit)
 		checkEqual(t, fmt.Sprintf("Due(%s, limit %d)", tt.at.Sub(now), tt.limit), got, tt.want)
 	}
+}
+
+// testOutboxSameInstant: messages of one chat created at the same instant
+// (a stopped clock) go by key, and each becomes the head in turn.
+func testOutboxSameInstant(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	at := suiteEpoch.Add(-time.Minute)
+	if err := s.Enqueue(ctx, []caunoi.OutMessage{
+		outMessage("a3", 1, at, at), outMessage("a1", 1, at, at), outMessage("a2", 1, at, at), outMessage("b1", 2, at, at),
+	}); err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
+	for _, want := range [][]string{{"a1", "b1"}, {"a2", "b1"}, {"a3", "b1"}, {"b1"}} {
+		got := dueKeys(t, s, suiteEpoch, 0)
+		checkEqual(t, "Due", got, want)
+		if len(got) == 0 || t.Failed() {
+			return
+		}
+		if err := s.Sent(ctx, got[0]); err != nil {
+			t.Fatalf("Sent(%s): %v", got[0], err)
+		}
+	}
+	checkEqual(t, "Due when all were sent", dueKeys(t, s, suiteEpoch, 0), []string{})
 }
 
 func testOutboxFIFO(t *testing.T, open func(testing.TB) caunoi.Store) {
