@@ -33,7 +33,9 @@ const (
 )
 
 // floodGate is a token bucket per person on the updates they send: private
-// messages and button presses. It keeps its state in memory, so with several
+// messages and button presses. Times may arrive out of order (a message
+// counts at its send time, a button press when it is handled): a time
+// before the bucket's last one refills nothing. It keeps its state in memory, so with several
 // replicas each holds people to the limit on the updates it handles (chats
 // are leased, so these are mostly all of a person's updates). Safe for
 // concurrent use.
@@ -144,7 +146,13 @@ func (b *Bot) flooded(ctx context.Context, upd *models.Update, r *reply) bool {
 	default:
 		return false
 	}
-	v := b.floodGate().check(user, upd.ID, b.now())
+	// A message counts when it was sent, so that a backlog handled at once
+	// (after a restart) is judged by the pace its sender kept.
+	at := b.now()
+	if upd.Message != nil && upd.Message.Date > 0 {
+		at = time.Unix(int64(upd.Message.Date), 0)
+	}
+	v := b.floodGate().check(user, upd.ID, at)
 	if v == floodAllow {
 		return false
 	}
