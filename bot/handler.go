@@ -75,7 +75,10 @@ func (b *Bot) flush(ctx context.Context, r *reply) error {
 		if err != nil {
 			return err
 		}
-		out = append(out, caunoi.OutMessage{Key: r.keys[i], Chat: m.Chat, Payload: payload, Created: now, NotBefore: now})
+		// One nanosecond apart: the messages of one update keep their order
+		// by Created alone, and no two of a chat share an instant.
+		created := now.Add(time.Duration(i))
+		out = append(out, caunoi.OutMessage{Key: r.keys[i], Chat: m.Chat, Payload: payload, Created: created, NotBefore: created})
 	}
 	if err := b.store.Enqueue(ctx, out); err != nil {
 		return &retryableError{fmt.Errorf("enqueue replies: %w", err)}
