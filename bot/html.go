@@ -159,7 +159,7 @@ func splitHTML(s string, limit int) []string {
 			}
 		}
 		if i == len(toks) {
-			parts = append(parts, prefix+joinTokens(toks[start:]))
+			parts = appendVisible(parts, prefix+joinTokens(toks[start:]))
 			break
 		}
 		end := cut
@@ -181,11 +181,23 @@ func splitHTML(s string, limit int) []string {
 		for k := len(st) - 1; k >= 0; k-- {
 			b.WriteString("</" + st[k].open + ">")
 		}
-		parts = append(parts, strings.TrimRight(b.String(), " \n"))
+		parts = appendVisible(parts, strings.TrimRight(b.String(), " \n"))
 		stack = st
 		start = end
 		for start < len(toks) && (toks[start].s == "\n" || toks[start].s == " ") {
 			start++
+		}
+	}
+	return parts
+}
+
+// appendVisible appends part unless it shows nothing but white space:
+// Telegram refuses an empty message, and a run of blank lines can fill a
+// part of its own.
+func appendVisible(parts []string, part string) []string {
+	for _, t := range tokenizeHTML(part) {
+		if t.open == "" && t.close == "" && strings.TrimSpace(t.s) != "" {
+			return append(parts, part)
 		}
 	}
 	return parts
