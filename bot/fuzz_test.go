@@ -164,8 +164,8 @@ func checkPart(t *testing.T, what, part string) {
 // renderInput is what the renderers show that people or editors wrote.
 type renderInput struct {
 	title, section, text, legal string // a handbook passage
-	question, name, note         string // a ticket: question, asker, a reply
-	repeat                       uint16 // the passage text and question are repeated, to reach the splitter
+	question, name, note        string // a ticket: question, asker, a reply
+	repeat                      uint16 // the passage text and question are repeated, to reach the splitter
 }
 
 var renderNow = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
