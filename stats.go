@@ -314,12 +314,15 @@ func (c counter) top(n int) []TopicCount {
 }
 
 // stopSyllables are Vietnamese function words and words every question
-// shares; a word pair that contains one is not a keyword.
+// shares; a word pair that contains one is not a keyword. Syllables that
+// are also parts of content words ("sao" in "bản sao", "thế" in "thế
+// chấp") are left out: the function word next to them catches the
+// question forms ("làm sao", "vì sao", "thế nào").
 var stopSyllables = map[string]bool{}
 
 func init() {
 	for _, w := range strings.Fields(`là của thì có không được cho và các những một này đó ở tại với gì nào
-		thế như sao bao nhiêu cần làm ra vào đến từ khi nếu mà để bị đã đang sẽ về theo hay hoặc trong ai
+		như vì bao nhiêu cần làm ra vào đến từ khi nếu mà để bị đã đang sẽ về theo hay hoặc trong ai
 		tôi em anh chị xin hỏi ạ nhé vậy rồi phải cũng còn nữa thủ tục người hiện nay đâu bên lại khác
 		nhau`) {
 		stopSyllables[w] = true
