@@ -329,7 +329,7 @@ func (b *Bot) onDraft(ctx context.Context, q *models.CallbackQuery, cb callback,
 	}
 	if v, err := b.store.Value(ctx, draftKVKey(number)); err == nil {
 		r.add(outgoing{Kind: outMarkup, Chat: chat, Message: msg.ID})
-		say(fmt.Sprintf(txtDraftExists, "<code>"+esc(string(v))+"</code>", esc(number)))
+		say(fmt.Sprintf(esc(txtDraftExists), esc(number), "<code>"+esc(string(v))+"</code>"))
 		return "", nil
 	} else if !errors.Is(err, caunoi.ErrNotFound) {
 		return "", err
@@ -346,7 +346,7 @@ func (b *Bot) onDraft(ctx context.Context, q *models.CallbackQuery, cb callback,
 		b.log.Error("remember handbook draft", "ticket_id", number, "err", err)
 	}
 	r.add(outgoing{Kind: outMarkup, Chat: chat, Message: msg.ID})
-	say(fmt.Sprintf(txtDraftMade, "<code>"+esc(name)+"</code>", esc(number)))
+	say(fmt.Sprintf(esc(txtDraftMade), "<code>"+esc(name)+"</code>", esc(number)))
 
 	editors, err := b.store.Officials(ctx, caunoi.RoleEditor, "")
 	if err != nil {

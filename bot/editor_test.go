@@ -91,7 +91,9 @@ func MustOpenEditorBot(t *testing.T) (*Bot, *recordingEditorial, string) {
 
 type noHandbook struct{}
 
-func (noHandbook) Passage(id string) (caunoi.Passage, error) { return caunoi.Passage{}, caunoi.ErrNotFound }
+func (noHandbook) Passage(id string) (caunoi.Passage, error) {
+	return caunoi.Passage{}, caunoi.ErrNotFound
+}
 
 // pressData builds the update of a button press with data in chat.
 func pressData(id int64, from caunoi.UserID, chat int64, data string) *models.Update {
@@ -197,7 +199,7 @@ func TestDraftButton(t *testing.T) {
 	if w := ed.written(); len(w) != 1 {
 		t.Errorf("second press wrote again: %d drafts", len(w))
 	}
-	if e := got[int64(edEditor)]; len(e) != 1 || !strings.Contains(e[0], "đã có bản nháp sổ tay") {
+	if e := got[int64(edEditor)]; len(e) != 1 || !strings.Contains(e[0], "Phiếu "+number+" đã có bản nháp sổ tay: <code>"+name+"</code>") {
 		t.Errorf("editor told %q after the second press", e)
 	}
 }
