@@ -125,8 +125,15 @@ var defaultWeights = weights{
 	Questions: 1.4, QuestionsB: 1.4,
 	Aliases: 1.2, Legal: 0.4,
 	Expansion: 0.6, Fuzzy: 0.25,
-	CommonDF: 0.2, DropDF: 1,
+	CommonDF: 0.02, DropDF: 0.05,
 }
+
+// Below these document frequencies a syllable is never treated as common:
+// in a small index common syllables cost little and still help.
+const (
+	commonFloor = 200
+	dropFloor   = 500
+)
 
 // fuzzyMinRunes is the shortest folded syllable that is matched with one
 // edit when no passage has it.
@@ -449,8 +456,10 @@ func (x *Index) Search(ctx context.Context, q string, limit int) (caunoi.SearchR
 	return res, nil
 }
 
-// buildQuery turns an analysed query into one disjunction of term clauses,
-// skipping terms that no passage has. It returns nil when nothing can match.
+// buildQuery turns an analysed query into the disjunction of term clauses
+// that finds the candidates for the ranker, skipping terms that no passage
+// has and leaving out syllables so common that they only slow the search
+// (the ranker still counts them). It returns nil when nothing can match.
 func (s *snapshot) buildQuery(aq *analyzedQuery) query.Query {
 	var qs []query.Query
 	add := func(field, term string, boost float64) {
@@ -463,8 +472,8 @@ func (s *snapshot) buildQuery(aq *analyzedQuery) query.Query {
 		qs = append(qs, t)
 	}
 	W := s.w
-	common := uint32(W.CommonDF * float64(s.docs))
-	drop := uint32(W.DropDF * float64(s.docs))
+	common := max(uint32(W.CommonDF*float64(s.docs)), commonFloor)
+	drop := max(uint32(W.DropDF*float64(s.docs)), dropFloor)
 	unigram := func(term string, w float64) {
 		if s.vocab[fText][term] > drop {
 			return
@@ -479,17 +488,14 @@ func (s *snapshot) buildQuery(aq *analyzedQuery) query.Query {
 		add(fAliases, term, w*W.Aliases)
 		add(fLegal, term, w*W.Legal)
 	}
+	// Pairs in headings and exact forms are left to the ranker: candidates
+	// need only the body and the sample questions.
 	bigram := func(term string, w float64) {
 		add(fTextB, term, w*W.TextB)
-		add(fTitleB, term, w*W.TitleB)
-		add(fSectionB, term, w*W.SectionB)
 		add(fQuestionsB, term, w*W.QuestionsB)
 	}
 	for _, t := range aq.terms {
 		unigram(t.fold, 1)
-		if t.exact != "" && t.exact != t.fold {
-			add(fTextX, t.exact, W.TextExact)
-		}
 		if s.vocab[fText][t.fold] == 0 && s.vocab[fTitle][t.fold] == 0 && s.vocab[fQuestions][t.fold] == 0 && W.Fuzzy > 0 {
 			// A word no passage has may be a typo: search its most frequent
 			// neighbour one edit away, at a low weight.
