@@ -68,6 +68,9 @@ type admin struct {
 	reg    *prometheus.Registry
 	search prometheus.Histogram
 
+	// loadedAt reports when the serving handbook was loaded; nil when
+	// nothing reloads it, and then hbLoaded tells.
+	loadedAt  func() time.Time
 	hbMu      sync.Mutex
 	hbVersion string
 	hbLoaded  time.Time
@@ -88,7 +91,7 @@ type telegramCheck struct {
 const telegramTTL = 10 * time.Second
 
 // newAdmin builds the admin endpoints for a, whose handbook was loaded at
-// loaded. It instruments a's desk, wrapping its Searcher to time searches,
+// loaded (a's editorial, when it has one, tells later loads). It instruments a's desk, wrapping its Searcher to time searches,
 // so it must be called before the bot runs, and at most once per app.
 func newAdmin(a *app, loaded time.Time) *admin {
 	ad := &admin{
@@ -105,6 +108,9 @@ func newAdmin(a *app, loaded time.Time) *admin {
 	}
 	if a.bot != nil {
 		ad.telegram = a.bot
+	}
+	if a.editorial != nil {
+		ad.loadedAt = a.editorial.LoadedAt
 	}
 	ad.reg = prometheus.NewRegistry()
 	ad.search = prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -145,14 +151,17 @@ func (ad *admin) handler() http.Handler {
 	return mux
 }
 
-// handbook returns the version now serving and when this process first
-// served it.
+// handbook returns the version now serving and when it was loaded: as the
+// editorial reports it, or else when this process first served it.
 func (ad *admin) handbook() (string, time.Time) {
 	v := ad.index.Version()
 	ad.hbMu.Lock()
 	defer ad.hbMu.Unlock()
 	if v != ad.hbVersion {
 		ad.hbVersion, ad.hbLoaded = v, ad.now()
+	}
+	if ad.loadedAt != nil {
+		return ad.hbVersion, ad.loadedAt()
 	}
 	return ad.hbVersion, ad.hbLoaded
 }

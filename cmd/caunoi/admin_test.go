@@ -399,7 +399,7 @@ func TestHealthz(t *testing.T) {
 	want := map[string]string{
 		"status":             "ok",
 		"handbook_version":   o.app.index.Version(),
-		"handbook_loaded_at": "2026-03-02T09:00:00Z",
+		"handbook_loaded_at": o.app.editorial.LoadedAt().UTC().Format(time.RFC3339),
 		"started_at":         "2026-03-02T09:00:00Z",
 	}
 	if !equalMaps(h, want) {

@@ -56,7 +56,7 @@ func TestConfigCheckMasksSecrets(t *testing.T) {
 		{"file", nil, []string{"check", "--config", file}, 0},
 		{"sentinel", map[string]string{
 			"TELEGRAM_TOKEN": testToken, "SIGNING_KEY": testSigningKey, "STAFF_GROUPS": "tu-phap=-1001234567890",
-			"STORE": "redis://:" + testRedisPassword + "@sentinel-1:26379/0?master_name=mymaster&sentinel_password=" + testSentinelSecret,
+			"STORE": "redis://:" + testSentinelSecret + "@sentinel-1:26379/0?master_name=mymaster&addr=sentinel-2:26379&password=" + testRedisPassword,
 		}, []string{"check"}, 0},
 		// With problems, every message is printed, and still no secret.
 		{"problems", map[string]string{
@@ -135,7 +135,7 @@ func TestMaskStoreQuery(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"bolt:/data/caunoi.db", "bolt:/data/caunoi.db"},
 		{"redis://redis:6379/0?prefix=caunoi:", "redis://redis:6379/0?prefix=caunoi:"},
-		{"redis://:****@s1:26379/0?master_name=m&sentinel_password=hunter22", "redis://:****@s1:26379/0?master_name=m&sentinel_password=****"},
+		{"redis://:****@s1:26379/0?master_name=m&password=hunter22", "redis://:****@s1:26379/0?master_name=m&password=****"},
 	} {
 		if got := maskStoreQuery(c.in); got != c.want {
 			t.Errorf("maskStoreQuery(%q) = %q, want %q", c.in, got, c.want)
