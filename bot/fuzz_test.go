@@ -165,7 +165,7 @@ func checkPart(t *testing.T, what, part string) {
 type renderInput struct {
 	title, section, text, legal string // a handbook passage
 	question, name, note        string // a ticket: question, asker, a reply
-	repeat                      uint16 // the passage text and question are repeated, to reach the splitter
+	repeat                      uint16 // how often the passage text and question repeat, to reach the splitter
 }
 
 var renderNow = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -173,9 +173,11 @@ var renderNow = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 // renderAll renders in by every renderer and returns each message with a
 // name, as the bot would hand it to splitHTML.
 func renderAll(in renderInput) map[string]string {
-	n := min(int(in.repeat)%64, 40)
-	text := strings.Repeat(in.text+" ", n+1)
-	question := strings.Repeat(in.question+" ", n+1)
+	// Repeated up to about 12 kB: past the 4096 limit, without making each
+	// run slow.
+	n := int(in.repeat) % 64
+	text := strings.Repeat(in.text+" ", min(n, 12000/(len(in.text)+1))+1)
+	question := strings.Repeat(in.question+" ", min(n, 12000/(len(in.question)+1))+1)
 	p := caunoi.Passage{
 		ID: "e#s", EntryID: "e", Title: in.title, Section: in.section, Text: text, Department: "tu-phap",
 		LegalBasis: []string{in.legal, in.title}, Updated: renderNow.AddDate(0, -8, 0), ReviewBy: renderNow.AddDate(0, -1, 0),
