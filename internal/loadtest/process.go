@@ -205,3 +205,35 @@ func Tail(path string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// Grep returns up to n lines of a file that contain any of words, for
+// error messages.
+func Grep(path string, words ...any) string {
+	n := 40
+	var ws []string
+	for _, w := range words {
+		switch v := w.(type) {
+		case string:
+			ws = append(ws, v)
+		case int:
+			n = v
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		for _, w := range ws {
+			if strings.Contains(line, w) {
+				out = append(out, line)
+				break
+			}
+		}
+	}
+	if len(out) > n {
+		out = append(out[:n/2], append([]string{"…"}, out[len(out)-n/2:]...)...)
+	}
+	return strings.Join(out, "\n")
+}

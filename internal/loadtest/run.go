@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"container/heap"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -32,6 +33,11 @@ type Load struct {
 	// staff replies to the card. 0 escalates nothing.
 	EscalateEvery int
 	Seed          uint64
+	// Gap is the least time between two questions of one official
+	// (default 4 s). The bot drops a person's updates beyond 20 a minute
+	// (burst 8), so a run that asks more of each official measures the
+	// flood limit instead of the desk; Rate is capped at officials/Gap.
+	Gap time.Duration
 	// Poll is how often the officials look at their chats (default 10 ms).
 	// Latency is measured on the emulator's clock, not at the poll.
 	Poll time.Duration
@@ -102,6 +108,9 @@ func (l Load) Start(ctx context.Context) *Run {
 	if l.Poll <= 0 {
 		l.Poll = 10 * time.Millisecond
 	}
+	if l.Gap <= 0 {
+		l.Gap = 4 * time.Second
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	r := &Run{
 		l: l, start: time.Now(), cancel: cancel,
@@ -146,7 +155,8 @@ func (r *Run) fail(err error) {
 	}
 }
 
-// ask sends the questions at the configured rate.
+// ask sends the questions at the configured rate, each from an official
+// who has not asked for at least Gap.
 func (r *Run) ask(ctx context.Context) {
 	defer close(r.sent)
 	l := r.l
@@ -155,7 +165,25 @@ func (r *Run) ask(ctx context.Context) {
 	if l.Rate > 0 {
 		interval = time.Duration(float64(time.Second) / l.Rate)
 	}
-	var timer *time.Timer
+	free := make(freeHeap, len(l.Pop.Officials))
+	for i, p := range rnd.Perm(len(l.Pop.Officials)) {
+		free[i] = freeAt{p: p, at: r.start}
+	}
+	timer := time.NewTimer(0)
+	<-timer.C
+	wait := func(until time.Time) bool {
+		d := time.Until(until)
+		if d <= 0 {
+			return true
+		}
+		timer.Reset(d)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-timer.C:
+			return true
+		}
+	}
 	for i := 0; ; i++ {
 		if l.Duration > 0 {
 			if time.Since(r.start) >= l.Duration {
@@ -164,24 +192,14 @@ func (r *Run) ask(ctx context.Context) {
 		} else if i >= l.Total {
 			return
 		}
-		if interval > 0 {
-			if d := time.Until(r.start.Add(time.Duration(i) * interval)); d > 0 {
-				if timer == nil {
-					timer = time.NewTimer(d)
-				} else {
-					timer.Reset(d)
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-timer.C:
-				}
-			}
-		}
-		if ctx.Err() != nil {
+		if interval > 0 && !wait(r.start.Add(time.Duration(i)*interval)) {
 			return
 		}
-		p := l.Pop.Officials[rnd.IntN(len(l.Pop.Officials))]
+		next := heap.Pop(&free).(freeAt)
+		if !wait(next.at) {
+			return
+		}
+		p := l.Pop.Officials[next.p]
 		text := l.Vocabulary[rnd.IntN(len(l.Vocabulary))]
 		esc := l.EscalateEvery > 0 && i%l.EscalateEvery == l.EscalateEvery-1
 		r.mu.Lock()
@@ -197,7 +215,29 @@ func (r *Run) ask(ctx context.Context) {
 		if err != nil {
 			r.fail(fmt.Errorf("ask as %d: %w", p.User.ID, err))
 		}
+		// A little jitter, so that officials do not settle into a fixed round.
+		next.at = at.Add(l.Gap + time.Duration(rnd.Int64N(int64(l.Gap/4)+1)))
+		heap.Push(&free, next)
 	}
+}
+
+// freeAt is when an official may ask again.
+type freeAt struct {
+	p  int
+	at time.Time
+}
+
+type freeHeap []freeAt
+
+func (h freeHeap) Len() int           { return len(h) }
+func (h freeHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h freeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *freeHeap) Push(x any)        { *h = append(*h, x.(freeAt)) }
+func (h *freeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 var ticketRe = regexp.MustCompile(`\b[A-Z]{2,5}-\d{4}-\d{3,}\b`)
