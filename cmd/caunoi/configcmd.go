@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -75,7 +76,7 @@ func runConfig(ctx context.Context, m *Main, args []string) error {
 			configHelp(m.Stderr)
 			return errUsage
 		}
-		return &exitError{code: 2, err: err}
+		return &exitError{code: 2, err: errors.New(maskYAMLSource(err.Error()))}
 	}
 	return configCheck(m.Stdout, cfg, problems, time.Now())
 }
@@ -122,6 +123,32 @@ func configCheck(w io.Writer, cfg Config, problems []string, now time.Time) erro
 		fmt.Fprintf(w, "  - %s\n", maskSecrets(p, cfg))
 	}
 	return &exitError{code: 2, err: fmt.Errorf("cấu hình có %d chỗ chưa đúng", len(problems))}
+}
+
+// yamlSourceLine matches a source line that the YAML parser quotes in its
+// errors ("   3 | key: value", "> 3 | key: value") and splits off the value.
+var yamlSourceLine = regexp.MustCompile(`^(\s*>?\s*\d+ \| \s*-?\s*)([A-Za-z0-9_.-]+)(\s*:\s*)(.+)$`)
+
+// maskYAMLSource masks secret values in the file lines that a YAML error
+// message quotes: values of keys that name a token, secret, key or
+// password, and the passwords of a store URL.
+func maskYAMLSource(msg string) string {
+	lines := strings.Split(msg, "\n")
+	for i, line := range lines {
+		m := yamlSourceLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		key, value := strings.ToLower(m[2]), m[4]
+		switch {
+		case strings.Contains(key, "token"), strings.Contains(key, "secret"), strings.Contains(key, "key"), strings.Contains(key, "password"):
+			value = "****"
+		case strings.Contains(key, "store"), strings.Contains(key, "redis"):
+			value = redactAll(value, storeSecrets(strings.Trim(value, `"' `)))
+		}
+		lines[i] = m[1] + m[2] + m[3] + value
+	}
+	return strings.Join(lines, "\n")
 }
 
 // maskConfig returns c for printing: Masked, and in addition any password

@@ -42,6 +42,16 @@ func TestConfigCheckMasksSecrets(t *testing.T) {
 	if err := os.WriteFile(file, []byte(yamlConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A mistyped key among the secrets: the parser quotes the lines around
+	// it in its error.
+	badFile := filepath.Join(dir, "bad.yaml")
+	badConfig := "telegram_token: \"" + testToken + "\"\n" +
+		"store: \"redis://:" + testRedisPassword + "@redis:6379/0\"\n" +
+		"signin_key: " + testSigningKey + "\n" +
+		"webhook_secret: " + testWebhookSecret + "\n"
+	if err := os.WriteFile(badFile, []byte(badConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name     string
 		env      map[string]string
@@ -54,6 +64,7 @@ func TestConfigCheckMasksSecrets(t *testing.T) {
 			"REDIS_URL": "redis://caunoi:" + testRedisPassword + "@redis:6379/0?prefix=caunoi:",
 		}, []string{"check"}, 0},
 		{"file", nil, []string{"check", "--config", file}, 0},
+		{"bad file", nil, []string{"check", "--config", badFile}, 2},
 		{"sentinel", map[string]string{
 			"TELEGRAM_TOKEN": testToken, "SIGNING_KEY": testSigningKey, "STAFF_GROUPS": "tu-phap=-1001234567890",
 			"STORE": "redis://:" + testSentinelSecret + "@sentinel-1:26379/0?master_name=mymaster&addr=sentinel-2:26379&password=" + testRedisPassword,
@@ -75,7 +86,7 @@ func TestConfigCheckMasksSecrets(t *testing.T) {
 					t.Errorf("output contains the secret %q\nstdout:\n%s\nstderr:\n%s", s, stdout, stderr)
 				}
 			}
-			if !strings.Contains(stdout, "telegram_token:") || !strings.Contains(stdout, "****") {
+			if !strings.Contains(stdout+stderr, "telegram_token:") || !strings.Contains(stdout+stderr, "****") {
 				t.Errorf("output does not show the masked config:\n%s", stdout)
 			}
 		})
