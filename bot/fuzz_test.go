@@ -173,11 +173,11 @@ var renderNow = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 // renderAll renders in by every renderer and returns each message with a
 // name, as the bot would hand it to splitHTML.
 func renderAll(in renderInput) map[string]string {
-	// Repeated up to about 12 kB: past the 4096 limit, without making each
-	// run slow.
+	// Repeated up to about 5000 characters: past the 4096 limit, without
+	// making each run slow.
 	n := int(in.repeat) % 64
-	text := strings.Repeat(in.text+" ", min(n, 12000/(len(in.text)+1))+1)
-	question := strings.Repeat(in.question+" ", min(n, 12000/(len(in.question)+1))+1)
+	text := strings.Repeat(in.text+" ", min(n, 5000/(utf8.RuneCountInString(in.text)+1))+1)
+	question := strings.Repeat(in.question+" ", min(n, 5000/(utf8.RuneCountInString(in.question)+1))+1)
 	p := caunoi.Passage{
 		ID: "e#s", EntryID: "e", Title: in.title, Section: in.section, Text: text, Department: "tu-phap",
 		LegalBasis: []string{in.legal, in.title}, Updated: renderNow.AddDate(0, -8, 0), ReviewBy: renderNow.AddDate(0, -1, 0),
