@@ -1,6 +1,7 @@
 package knowledge
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -50,7 +51,7 @@ func gapShingles(key string) []string {
 }
 
 // jaccard returns |a∩b| / |a∪b| of two sorted, duplicate-free lists.
-func jaccard(a, b []string) float64 {
+func jaccard(a, b []int32) float64 {
 	if len(a) == 0 && len(b) == 0 {
 		return 0
 	}
@@ -73,7 +74,7 @@ func jaccard(a, b []string) float64 {
 // gapForm is one normalised wording and the records that have it.
 type gapForm struct {
 	key     string
-	shingle []string
+	shingle []int32 // ids of the key's pairs, sorted
 	recs    []int
 }
 
@@ -92,6 +93,21 @@ func Gaps(records []caunoi.QuestionRecord, similarity float64, limit int) []caun
 		similarity = DefaultGapSimilarity
 	}
 	byKey := map[string]int{}
+	ids := map[string]int32{}
+	intern := func(key string) []int32 {
+		sh := gapShingles(key)
+		out := make([]int32, len(sh))
+		for i, s := range sh {
+			id, ok := ids[s]
+			if !ok {
+				id = int32(len(ids))
+				ids[s] = id
+			}
+			out[i] = id
+		}
+		slices.Sort(out)
+		return out
+	}
 	var forms []gapForm
 	for i, r := range records {
 		if !r.Gap() {
@@ -105,7 +121,7 @@ func Gaps(records []caunoi.QuestionRecord, similarity float64, limit int) []caun
 		if !ok {
 			f = len(forms)
 			byKey[key] = f
-			forms = append(forms, gapForm{key: key, shingle: gapShingles(key)})
+			forms = append(forms, gapForm{key: key, shingle: intern(key)})
 		}
 		forms[f].recs = append(forms[f].recs, i)
 	}
@@ -126,22 +142,24 @@ func Gaps(records []caunoi.QuestionRecord, similarity float64, limit int) []caun
 		}
 		return i
 	}
-	posting := map[string][]int{}
+	posting := map[int32][]int{}
+	// seen[j] == i+1 when form j was compared with form i already.
+	seen := make([]int, len(forms))
 	for i, f := range forms {
-		seen := map[int]bool{}
 		for _, s := range f.shingle {
 			for _, j := range posting[s] {
-				if seen[j] {
+				if seen[j] == i+1 {
 					continue
 				}
-				seen[j] = true
-				if find(i) != find(j) && jaccard(f.shingle, forms[j].shingle) >= similarity {
-					a, b := find(i), find(j)
-					if b < a {
-						a, b = b, a
-					}
-					parent[b] = a
+				seen[j] = i + 1
+				a, b := find(i), find(j)
+				if a == b || jaccard(f.shingle, forms[j].shingle) < similarity {
+					continue
 				}
+				if b < a {
+					a, b = b, a
+				}
+				parent[b] = a
 			}
 			posting[s] = append(posting[s], i)
 		}
