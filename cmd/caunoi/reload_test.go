@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/bot"
+	"github.com/caunoi/caunoi/handbook"
 	"github.com/caunoi/caunoi/knowledge"
 )
 
@@ -309,4 +311,38 @@ func TestWatchRelevant(t *testing.T) {
 			t.Errorf("relevant(%q) = %v, want %v", name, got, want)
 		}
 	}
+}
+
+// BenchmarkReloadHandbook reloads the whole embedded handbook from a
+// directory on disk: what an editor waits for after /reload or a save.
+func BenchmarkReloadHandbook(b *testing.B) {
+	dir := b.TempDir()
+	err := fs.WalkDir(handbook.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(handbook.FS(), p)
+		if err != nil {
+			return err
+		}
+		writeFiles(b, dir, map[string]string{p: string(data)})
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fsys := os.DirFS(dir)
+	idx, err := knowledge.Open(context.Background(), fsys, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer idx.Close()
+	ed := newEditorial(dir, fsys, idx, b.TempDir(), discardLogger(), time.Now)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := ed.Reload(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(idx.Handbook().Passages)), "passages")
 }
