@@ -23,12 +23,12 @@ import (
 //	out_sent    key → sent: tombstones of sent messages
 //	out_sent_at sent key → nil: tombstones by age, for PruneSent
 var (
-	bktOutMsg    = []byte("out_msg")
-	bktOutChat   = []byte("out_chat")
-	bktOutHead   = []byte("out_head")
-	bktOutHeads  = []byte("out_due")
-	bktOutSent   = []byte("out_sent")
-	bktOutSentAt = []byte("out_sent_at")
+	bktOutMsg     = []byte("out_msg")
+	bktOutChat    = []byte("out_chat")
+	bktOutHead    = []byte("out_head")
+	bktOutHeadDue = []byte("out_due")
+	bktOutSent    = []byte("out_sent")
+	bktOutSentAt  = []byte("out_sent_at")
 )
 
 // outbox holds the outbox buckets of one transaction.
@@ -39,7 +39,7 @@ type outbox struct {
 // openOutbox returns the outbox buckets of a write transaction, creating
 // them when missing.
 func openOutbox(tx *bolt.Tx) (outbox, error) {
-	names := [][]byte{bktOutMsg, bktOutChat, bktOutHead, bktOutHeads, bktOutSent, bktOutSentAt}
+	names := [][]byte{bktOutMsg, bktOutChat, bktOutHead, bktOutHeadDue, bktOutSent, bktOutSentAt}
 	bs := make([]*bolt.Bucket, len(names))
 	for i, name := range names {
 		b, err := tx.CreateBucketIfNotExists(name)
@@ -156,7 +156,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]caunoi.Out
 	var out []caunoi.OutMessage
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		out = nil
-		due, msgs := tx.Bucket(bktOutHeads), tx.Bucket(bktOutMsg)
+		due, msgs := tx.Bucket(bktOutHeadDue), tx.Bucket(bktOutMsg)
 		if due == nil || msgs == nil {
 			return nil
 		}
@@ -214,8 +214,9 @@ func (s *Store) Sent(ctx context.Context, key string) error {
 	return nil
 }
 
-// Retry counts a failed attempt and holds the message, and so its chat,
-// until notBefore. An unknown key is caunoi.ErrNotFound.
+// Retry counts a failed attempt and holds the message until notBefore, and
+// with it its chat while it is the head. An unknown key is
+// caunoi.ErrNotFound.
 func (s *Store) Retry(ctx context.Context, key string, notBefore time.Time) error {
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		o, err := openOutbox(tx)

@@ -196,8 +196,9 @@ func (s *Store) Sent(ctx context.Context, key string) error {
 	return nil
 }
 
-// Retry counts a failed attempt and holds the message, and so its chat,
-// until notBefore. An unknown key is caunoi.ErrNotFound.
+// Retry counts a failed attempt and holds the message until notBefore, and
+// with it its chat while it is the head. An unknown key is
+// caunoi.ErrNotFound.
 func (s *Store) Retry(ctx context.Context, key string, notBefore time.Time) error {
 	err := s.rewrite(ctx, func() (int64, []caunoi.OutMessage, [][]byte, error) {
 		data, err := s.rdb.HGet(ctx, s.key("outbox", "msg"), key).Bytes()
