@@ -52,6 +52,10 @@ type sender struct {
 	// replicas on one store. A chat is sent to only from due lists read
 	// while its lease was held, so two replicas never send one message.
 	owned map[int64]bool
+	// unrecorded are messages Telegram accepted whose "sent" record the
+	// store refused (a full disk, a lost connection): they are not sent
+	// again, their chats wait, and the record is retried every round.
+	unrecorded map[string]bool
 }
 
 func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, now func() time.Time, m *Metrics) *sender {
@@ -64,6 +68,8 @@ func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, no
 		released: make(map[int64]time.Time),
 		doneGen:  make(map[int64]uint64),
 		owned:    make(map[int64]bool),
+
+		unrecorded: make(map[string]bool),
 	}
 }
 
@@ -87,6 +93,7 @@ func (s *sender) run(ctx context.Context) error {
 		s.mu.Lock()
 		gen := s.gen
 		s.mu.Unlock()
+		s.record(ctx)
 		now := s.now()
 		due, err := s.store.Due(ctx, now, 2048)
 		if err != nil && ctx.Err() == nil {
@@ -167,7 +174,7 @@ func (s *sender) heads(due []caunoi.OutMessage, now time.Time, gen uint64) []cau
 	var out []caunoi.OutMessage
 	for _, chat := range order {
 		m := due[first[chat]]
-		if s.busy[chat] || s.inflight[m.Key] || s.doneGen[chat] > gen {
+		if s.busy[chat] || s.inflight[m.Key] || s.unrecorded[m.Key] || s.doneGen[chat] > gen {
 			continue
 		}
 		if until, ok := s.held[chat]; ok {
@@ -295,8 +302,31 @@ func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
 
 func (s *sender) finish(ctx context.Context, key string) {
 	// ErrNotFound: another replica recorded it first.
-	if err := s.store.Sent(ctx, key); err != nil && ctx.Err() == nil && !errors.Is(err, caunoi.ErrNotFound) {
-		s.log.Error("mark outbox message sent", "key", key, "err", err)
+	if err := s.store.Sent(ctx, key); err != nil && !errors.Is(err, caunoi.ErrNotFound) {
+		s.mu.Lock()
+		s.unrecorded[key] = true
+		s.mu.Unlock()
+		if ctx.Err() == nil {
+			s.log.Error("mark outbox message sent; will retry the record, not the send", "key", key, "err", err)
+		}
+	}
+}
+
+// record retries the "sent" records the store refused before.
+func (s *sender) record(ctx context.Context) {
+	s.mu.Lock()
+	keys := make([]string, 0, len(s.unrecorded))
+	for k := range s.unrecorded {
+		keys = append(keys, k)
+	}
+	s.mu.Unlock()
+	for _, k := range keys {
+		if err := s.store.Sent(ctx, k); err != nil && !errors.Is(err, caunoi.ErrNotFound) {
+			return // the store is still refusing: try again next round
+		}
+		s.mu.Lock()
+		delete(s.unrecorded, k)
+		s.mu.Unlock()
 	}
 }
 
