@@ -60,6 +60,9 @@ func (s *Serve) Start(ctx context.Context) error {
 		logf.Close()
 		s.mu.Lock()
 		s.err = err
+		if s.cmd == cmd {
+			s.cmd = nil
+		}
 		s.mu.Unlock()
 		close(done)
 	}()
@@ -110,7 +113,7 @@ func (s *Serve) PID() int {
 	return s.cmd.Process.Pid
 }
 
-// Done is closed when the current process exits; nil when none runs.
+// Done is closed when the latest process exits; nil before the first Start.
 func (s *Serve) Done() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -147,9 +150,6 @@ func (s *Serve) signal(sig syscall.Signal, grace time.Duration) {
 		}
 	}
 	<-done
-	s.mu.Lock()
-	s.cmd, s.done = nil, nil
-	s.mu.Unlock()
 }
 
 // Ready asks /readyz; it reports true only for a 200 answer.
