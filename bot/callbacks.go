@@ -156,8 +156,22 @@ func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery, r *reply)
 		} else {
 			out, err = b.desk.Resolve(ctx, actor, cb.Arg, key, caunoi.Note{})
 		}
+		if errors.Is(err, caunoi.ErrConflict) {
+			// Say what the state is, rather than a generic refusal.
+			if t, _, terr := b.desk.Ticket(ctx, actor, cb.Arg); terr == nil {
+				notice = conflictText(cb.Action, t)
+				return nil
+			}
+		}
 		if err != nil {
 			return fail(err)
+		}
+		if cb.Action == actClaim && !out.Replayed {
+			// The card now shows who took it and loses its claim button.
+			r.add(outgoing{Kind: outMarkup, Chat: chat, Message: msg.ID, Keyboard: [][]button{
+				{b.btn(chat, btnNeedInfo, actNeedInfo, cb.Arg), b.btn(chat, btnTransfer, actTransfer, cb.Arg)},
+				{b.btn(chat, btnResolve, actResolve, cb.Arg)},
+			}})
 		}
 		return b.deliver(ctx, out, r)
 	case actNeedInfo, actTransfer:
@@ -460,4 +474,18 @@ func (b *Bot) view(ctx context.Context, t caunoi.Ticket, n caunoi.Notice) (ticke
 		}
 	}
 	return v, nil
+}
+
+// conflictText explains why a staff button did nothing in the ticket's
+// current state.
+func conflictText(a action, t caunoi.Ticket) string {
+	switch {
+	case a == actClaim && t.Assignee != 0:
+		return txtAlreadyClaimed
+	case a == actResolve && (t.Status == caunoi.StatusNew || t.Status == caunoi.StatusTransferred || t.Status == caunoi.StatusReopened):
+		return txtResolveFirst
+	case !t.Status.Open():
+		return txtTicketClosed
+	}
+	return errTxtConflict
 }

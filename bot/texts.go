@@ -72,6 +72,9 @@ const (
 	txtUnknownGroup   = "Nhóm này chưa được gắn với sở nào trong cấu hình của Cầu Nối."
 	txtStaffReplyHint = "Để trả lời cán bộ xã, hãy trả lời (reply) vào thẻ phiếu hoặc viết trong chủ đề của phiếu."
 	txtNoOpenTickets  = "Sở không có phiếu nào đang mở."
+	txtAlreadyClaimed = "Phiếu này đã có cán bộ nhận xử lý."
+	txtResolveFirst   = "Cần nhận xử lý và trả lời cán bộ xã trước khi báo đã giải quyết."
+	txtTicketClosed   = "Phiếu này đã kết thúc."
 	txtOpenTickets    = "Các phiếu đang mở của sở:"
 )
 

@@ -96,6 +96,9 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 	lim := bot.TelegramLimits
 	lim.Global = cfg.SendRate
 	lim.PerChat = gap
+	if cfg.GroupRate > 0 {
+		lim.Group = cfg.GroupRate
+	}
 	a.bot, err = bot.New(ctx, bot.Config{
 		Token:      cfg.Token,
 		ServerURL:  cfg.APIURL,

@@ -46,6 +46,7 @@ type Config struct {
 	LogFormat   string  `yaml:"log_format"` // text or json
 	SendRate    float64 `yaml:"send_rate"`  // messages per second overall
 	ChatGap     string  `yaml:"chat_gap"`   // minimum gap between messages to one chat
+	GroupRate   int     `yaml:"group_rate"` // messages per minute to one group
 }
 
 // DefaultConfig returns the configuration used when nothing is set.
@@ -60,6 +61,7 @@ func DefaultConfig() Config {
 		LogFormat:    "text",
 		SendRate:     30,
 		ChatGap:      "1s",
+		GroupRate:    20,
 		RemindBefore: "1h",
 		DigestAt:     "07:30",
 	}
@@ -87,6 +89,7 @@ var envVars = []struct{ Name, Help string }{
 	{"LOG_FORMAT", "text or json (default text)"},
 	{"SEND_RATE", "messages per second overall (default 30, Telegram's limit)"},
 	{"CHAT_GAP", "minimum gap between two messages to one chat (default 1s)"},
+	{"GROUP_RATE", "messages per minute to one group chat (default 20, Telegram's limit)"},
 	{"CAUNOI_CONFIG", "YAML file with the same settings in snake_case"},
 }
 
@@ -163,6 +166,14 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if v := strings.TrimSpace(getenv("HOLIDAYS")); v != "" {
 		c.Holidays = strings.Split(v, ",")
+	}
+	if v := strings.TrimSpace(getenv("GROUP_RATE")); v != "" {
+		r, err := strconv.Atoi(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("GROUP_RATE: %q không phải số nguyên", v))
+		} else {
+			c.GroupRate = r
+		}
 	}
 	if v := strings.TrimSpace(getenv("SEND_RATE")); v != "" {
 		r, err := strconv.ParseFloat(v, 64)
@@ -272,6 +283,9 @@ func (c Config) Validate(departments []string) error {
 	case "text", "json":
 	default:
 		p = append(p, fmt.Sprintf("LOG_FORMAT %q: chọn text hoặc json", c.LogFormat))
+	}
+	if c.GroupRate <= 0 {
+		p = append(p, "GROUP_RATE phải lớn hơn 0")
 	}
 	if c.SendRate <= 0 {
 		p = append(p, "SEND_RATE phải lớn hơn 0")

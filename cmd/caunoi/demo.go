@@ -256,6 +256,7 @@ func startDemo(ctx context.Context, o demoOptions) (_ *demoEnv, err error) {
 	// The emulator has no flood limits: let the demo go at its own pace.
 	cfg.SendRate = 1000
 	cfg.ChatGap = "0s"
+	cfg.GroupRate = 10000
 	if e.app, err = openApp(ctx, cfg, o.Log, nil, nil); err != nil {
 		return nil, err
 	}
