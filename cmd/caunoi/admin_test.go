@@ -9,11 +9,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/bot/telegramtest"
@@ -460,4 +463,55 @@ func TestAdminURL(t *testing.T) {
 // journalEntry is an update received at at.
 func journalEntry(id int64, at time.Time) caunoi.JournalEntry {
 	return caunoi.JournalEntry{ID: id, Chat: 7, Payload: []byte(`{"update_id":` + strconv.FormatInt(id, 10) + `}`), Received: at}
+}
+
+// BenchmarkStoreMetrics measures what a scrape costs the store: reading
+// every ticket and the journal's head, as the ticket gauge does once per
+// cache period, on a bbolt file holding 5,000 tickets.
+func BenchmarkStoreMetrics(b *testing.B) {
+	s, err := openStore(context.Background(), "bolt:"+filepath.Join(b.TempDir(), "caunoi.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	depts := []string{"tu-phap", "cong-an", "tai-chinh", "xay-dung", "noi-vu"}
+	statuses := []caunoi.Status{caunoi.StatusNew, caunoi.StatusClaimed, caunoi.StatusAnswered, caunoi.StatusResolved}
+	at := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
+	for i := range 5000 {
+		t := caunoi.Ticket{
+			Department: depts[i%len(depts)], Asker: caunoi.UserID(1000 + i%300), Commune: "00001",
+			Question: "câu hỏi thử số " + strconv.Itoa(i), Status: statuses[i%len(statuses)],
+			Created: at.Add(time.Duration(i) * time.Minute),
+		}
+		if _, _, err := s.CreateTicket(ctx, "TP", t, caunoi.Event{Kind: caunoi.EventCreated, At: t.Created}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	clock := &testClock{t: at}
+	c := newStoreCollector(s, func() []string { return depts }, clock.Now, slog.New(slog.DiscardHandler))
+	ch := make(chan prometheus.Metric, 256)
+	drain := func() int {
+		n := 0
+		for len(ch) > 0 {
+			<-ch
+			n++
+		}
+		return n
+	}
+	b.Run("read", func(b *testing.B) {
+		for b.Loop() {
+			clock.Add(time.Minute) // past the cache: every scrape reads the store
+			c.Collect(ch)
+			if n := drain(); n < len(depts)*len(ticketStatuses) {
+				b.Fatalf("%d series", n)
+			}
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		for b.Loop() {
+			c.Collect(ch)
+			drain()
+		}
+	})
 }
