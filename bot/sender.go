@@ -286,6 +286,10 @@ func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
 	started := s.now()
 	s.lim.sending(o.Chat, started)
 	msgID, err := s.send(ctx, o)
+	// Telegram may count the message when the call ends, not when it
+	// began: after a slow call the chat's next message keeps its gap from
+	// the end.
+	s.lim.sending(o.Chat, s.now())
 	s.metrics.sent(err)
 	switch {
 	case err == nil:
