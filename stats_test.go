@@ -347,3 +347,60 @@ func TestStatsUnmatchedAndEmpty(t *testing.T) {
 		t.Errorf("empty department: %+v", empty)
 	}
 }
+
+// BenchmarkStatsFor measures a lead's monthly statistics on a bbolt file
+// holding 1,000 tickets of the department (half answered, a quarter
+// confirmed) and 1,000 logged questions.
+func BenchmarkStatsFor(b *testing.B) {
+	s, err := boltstore.Open(filepath.Join(b.TempDir(), "caunoi.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.PutOfficial(ctx, caunoi.Official{ID: leadsLeadTP, Department: "tu-phap", Roles: []caunoi.Role{caunoi.RoleLead}}); err != nil {
+		b.Fatal(err)
+	}
+	cal, _ := caunoi.NewCalendar(nil, nil)
+	entries := []string{"ho-tich/khai-sinh", "ho-tich/ket-hon", "noi-vu/tuyen-dung"}
+	questions := []string{"đăng ký khai sinh quá hạn cho trẻ", "đăng ký kết hôn với người nước ngoài", "chứng thực bản sao giấy khai sinh"}
+	for i := 0; i < 1000; i++ {
+		at := leadsMonday.Add(time.Duration(i) * 37 * time.Minute)
+		p := handbookEntries[entries[i%len(entries)]]
+		top := []caunoi.Candidate{{PassageID: p.ID, EntryID: p.EntryID, Title: p.Title, Confidence: caunoi.ConfidenceLow}}
+		t := caunoi.Ticket{Department: "tu-phap", Asker: leadsOfficial, Question: questions[i%len(questions)], Results: top,
+			Status: caunoi.StatusNew, IdemKey: fmt.Sprintf("b%d", i), Created: at, Updated: at,
+			FirstResponseDue: cal.AddWorkingHours(at, 4*time.Hour), ResolutionDue: cal.AddWorkingHours(at, 16*time.Hour)}
+		t, _, err := s.CreateTicket(ctx, "TP", t, caunoi.Event{Kind: caunoi.EventCreated, Actor: leadsOfficial, At: at, To: caunoi.StatusNew})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i%2 == 0 {
+			_, err := s.UpdateTicket(ctx, t.Number, func(t *caunoi.Ticket) ([]caunoi.Event, error) {
+				reply := at.Add(2 * time.Hour)
+				t.Status, t.FirstResponse, t.Updated = caunoi.StatusAnswered, reply, reply
+				if i%4 == 0 {
+					t.Status, t.ResolvedAt, t.Rating = caunoi.StatusResolved, reply.Add(time.Hour), 1+i%5
+				}
+				return []caunoi.Event{{Kind: caunoi.EventReplied, Actor: leadsStaffTP, At: reply, From: caunoi.StatusNew, To: caunoi.StatusAnswered}}, nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		_, err = s.LogQuestion(ctx, caunoi.QuestionRecord{Asker: leadsOfficial, Text: questions[i%len(questions)], Confidence: caunoi.Confidence(i % 3), Top: top, At: at})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	desk := &caunoi.Desk{Store: s, Departments: []caunoi.Department{{Code: "tu-phap", Prefix: "TP"}, {Code: "noi-vu", Prefix: "NV"}},
+		Calendar: cal, Now: func() time.Time { return vnAt(40, 9, 0) }}
+	q := caunoi.StatsQuery{Department: "tu-phap", From: leadsMonday, To: vnAt(40, 0, 0), DepartmentOf: departmentOf}
+	b.ResetTimer()
+	for b.Loop() {
+		st, err := desk.StatsFor(ctx, leadsLeadTP, q)
+		if err != nil || st.Tickets != 1000 {
+			b.Fatalf("StatsFor: %d tickets, %v", st.Tickets, err)
+		}
+	}
+}
