@@ -73,7 +73,7 @@ func (s *snapshot) passageTerms(p *caunoi.Passage) (map[string]bool, map[string]
 // idf is the rarity of a folded syllable in the body field; a syllable no
 // passage has gets the highest weight.
 func (s *snapshot) idf(term string) float64 {
-	df := float64(s.vocab[fText][term])
+	df := float64(s.rk.bodyDF(term))
 	n := float64(s.docs)
 	return math.Log(1 + (n-df+0.5)/(df+0.5))
 }

@@ -71,7 +71,6 @@ type snapshot struct {
 	byID     map[string]int
 	aliases  map[string][]string // entry id → aliases
 	syn      *synonyms
-	vocab    map[string]map[string]uint32 // field → term → document frequency
 	docs     int
 	version  string
 	w        weights
@@ -79,51 +78,33 @@ type snapshot struct {
 	rk       *ranker
 }
 
-// Field names in the bleve index. Each text field has a folded variant;
-// the body also has an exact-diacritics variant; most have bigrams.
+// Field names in the bleve index. bleve only finds candidates, from folded
+// syllables; the ranker scores them with its own statistics, pairs and
+// exact forms included.
 const (
-	fTitle       = "title"
-	fTitleB      = "title_b"
-	fSection     = "section"
-	fSectionB    = "section_b"
-	fText        = "text"
-	fTextX       = "text_x"
-	fTextB       = "text_b"
-	fQuestions   = "questions"
-	fQuestionsB  = "questions_b"
-	fAliases     = "aliases"
-	fLegal       = "legal"
+	fBody        = "body"  // section heading and text
+	fHead        = "head"  // title, sample questions, aliases, legal basis
+	fPairs       = "pairs" // folded syllable pairs of the body and questions
 	docType      = "passage"
 	maxHitsLimit = 100
 )
 
-// weights are the boosts of the query clauses, per field.
+// weights are the boosts of the candidate query's clauses.
 type weights struct {
-	Text, TextExact, TextB float64
-	Title, TitleB          float64
-	Section, SectionB      float64
-	Questions, QuestionsB  float64
-	Aliases, Legal         float64
-	Expansion, Fuzzy       float64
+	Body, Head, Pairs float64
+	Expansion, Fuzzy  float64
 	// CommonDF: a syllable in more than this share of passages is searched
-	// in the body only, not in headings; its pairs still count in full.
+	// in the body only, not in the other fields.
 	CommonDF float64
 	// DropDF: a syllable in more than this share of passages is not
-	// searched alone at all; its pairs with other syllables still are.
+	// searched at all; the ranker still counts it and its pairs.
 	DropDF float64
-	// HeadInBody indexes the section heading as part of the body too.
-	HeadInBody bool
 }
 
-// defaultWeights: headings and the sample questions of an entry say what
-// a passage is about, so they weigh more than the body; bigrams capture
-// compound words; an exact-diacritics match adds to the folded one.
+// defaultWeights: titles, sample questions and aliases say what a passage
+// is about, so they weigh more than the body.
 var defaultWeights = weights{
-	Text: 1.0, TextExact: 0.35, TextB: 1.1,
-	Title: 0.7, TitleB: 0.7,
-	Section: 1.2, SectionB: 1.2,
-	Questions: 1.4, QuestionsB: 1.4,
-	Aliases: 1.2, Legal: 0.4,
+	Body: 1.0, Head: 1.3, Pairs: 1.1,
 	Expansion: 0.6, Fuzzy: 0.25,
 	CommonDF: 0.02, DropDF: 0.05,
 }
@@ -158,20 +139,13 @@ func newMapping() mapping.IndexMapping {
 		return fm
 	}
 	dm := bleve.NewDocumentStaticMapping()
-	dm.AddFieldMappingsAt("title", field(fTitle, analyzerFold), field(fTitleB, analyzerBigram))
-	dm.AddFieldMappingsAt("section", field(fSection, analyzerFold), field(fSectionB, analyzerBigram))
-	dm.AddFieldMappingsAt("text", field(fText, analyzerFold), field(fTextX, analyzerExact), field(fTextB, analyzerBigram))
-	dm.AddFieldMappingsAt("questions", field(fQuestions, analyzerFold), field(fQuestionsB, analyzerBigram))
-	dm.AddFieldMappingsAt("aliases", field(fAliases, analyzerFold))
-	dm.AddFieldMappingsAt("legal", field(fLegal, analyzerFold))
+	dm.AddFieldMappingsAt(fBody, field(fBody, analyzerFold))
+	dm.AddFieldMappingsAt(fHead, field(fHead, analyzerFold))
+	dm.AddFieldMappingsAt(fPairs, field(fPairs, analyzerBigram))
 	im.AddDocumentMapping(docType, dm)
 	im.DefaultMapping = dm
 	return im
 }
-
-// vocabFields are the fields whose dictionaries are kept, so that a query
-// skips terms that cannot match.
-var vocabFields = []string{fTitle, fTitleB, fSection, fSectionB, fText, fTextX, fTextB, fQuestions, fQuestionsB, fAliases, fLegal}
 
 // Build indexes a loaded handbook. It returns an error when ctx ends or the
 // index cannot be built.
@@ -316,12 +290,9 @@ func (x *Index) Passage(id string) (caunoi.Passage, error) {
 
 // document is what bleve indexes for one passage.
 type document struct {
-	Title     string `json:"title"`
-	Section   string `json:"section"`
-	Text      string `json:"text"`
-	Questions string `json:"questions"`
-	Aliases   string `json:"aliases"`
-	Legal     string `json:"legal"`
+	Body  string `json:"body"`
+	Head  string `json:"head"`
+	Pairs string `json:"pairs"`
 }
 
 // Type tells bleve which document mapping applies.
@@ -329,12 +300,7 @@ func (document) Type() string { return docType }
 
 func buildSnapshot(ctx context.Context, h *Handbook, ps []caunoi.Passage, exp map[string][]string, cfg config) (*snapshot, error) {
 	start := time.Now()
-	idx, err := bleve.NewUsing("", newMapping(), scorch.Name, scorch.Name, nil)
-	if err != nil {
-		return nil, fmt.Errorf("create index: %w", err)
-	}
 	s := &snapshot{
-		idx:      idx,
 		hb:       h,
 		passages: ps,
 		byID:     make(map[string]int, len(ps)),
@@ -350,33 +316,65 @@ func buildSnapshot(ctx context.Context, h *Handbook, ps []caunoi.Passage, exp ma
 			s.aliases[e.ID] = e.Aliases
 		}
 	}
-	fail := func(err error) (*snapshot, error) {
+	for i, p := range ps {
+		if _, dup := s.byID[p.ID]; dup {
+			return nil, fmt.Errorf("build index: passage %q twice: %w", p.ID, caunoi.ErrInvalid)
+		}
+		s.byID[p.ID] = i
+	}
+	// The ranker's statistics are built beside bleve's index, on the other
+	// core.
+	rkDone := make(chan *ranker, 1)
+	go func() { rkDone <- newRanker(ps, s.aliases) }()
+	idx, err := s.index(ctx, cfg.batchSize)
+	s.rk = <-rkDone
+	if err != nil {
+		return nil, err
+	}
+	s.idx = idx
+	if s.version == "" {
+		s.version = fmt.Sprintf("%d-passages", len(ps))
+	}
+	cfg.logger.Debug("index built", "passages", len(ps), "duration_ms", time.Since(start).Milliseconds())
+	return s, nil
+}
+
+// index builds the bleve index of the snapshot's passages.
+func (s *snapshot) index(ctx context.Context, batchSize int) (bleve.Index, error) {
+	idx, err := bleve.NewUsing("", newMapping(), scorch.Name, scorch.Name, nil)
+	if err != nil {
+		return nil, fmt.Errorf("create index: %w", err)
+	}
+	fail := func(err error) (bleve.Index, error) {
 		idx.Close()
 		return nil, err
 	}
 	b := idx.NewBatch()
-	for i, p := range ps {
+	var head strings.Builder
+	for i := range s.passages {
+		p := &s.passages[i]
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return fail(fmt.Errorf("build index: %w", err))
 			}
 		}
-		if _, dup := s.byID[p.ID]; dup {
-			return fail(fmt.Errorf("build index: passage %q twice: %w", p.ID, caunoi.ErrInvalid))
+		head.Reset()
+		for _, parts := range [][]string{{p.Title}, p.Questions, s.aliases[p.EntryID], p.LegalBasis} {
+			for _, t := range parts {
+				head.WriteString(t)
+				head.WriteByte('\n')
+			}
 		}
-		s.byID[p.ID] = i
-		d := document{
-			Title:     p.Title,
-			Section:   p.Section,
-			Text:      body(p, cfg.w.HeadInBody),
-			Questions: strings.Join(p.Questions, "\n"),
-			Aliases:   strings.Join(s.aliases[p.EntryID], "\n"),
-			Legal:     strings.Join(p.LegalBasis, "\n"),
+		body := p.Section + "\n" + p.Text
+		pairs := body
+		if len(p.Questions) > 0 {
+			pairs += "\n" + strings.Join(p.Questions, "\n")
 		}
+		d := document{Body: body, Head: head.String(), Pairs: pairs}
 		if err := b.Index(p.ID, d); err != nil {
 			return fail(fmt.Errorf("index passage %q: %w", p.ID, err))
 		}
-		if b.Size() >= cfg.batchSize {
+		if b.Size() >= batchSize {
 			if err := idx.Batch(b); err != nil {
 				return fail(fmt.Errorf("build index: %w", err))
 			}
@@ -388,33 +386,7 @@ func buildSnapshot(ctx context.Context, h *Handbook, ps []caunoi.Passage, exp ma
 			return fail(fmt.Errorf("build index: %w", err))
 		}
 	}
-	s.rk = newRanker(ps, s.aliases)
-	s.vocab = make(map[string]map[string]uint32, len(vocabFields))
-	for _, f := range vocabFields {
-		d, err := idx.FieldDict(f)
-		if err != nil {
-			return fail(fmt.Errorf("read dictionary %s: %w", f, err))
-		}
-		m := make(map[string]uint32)
-		for {
-			e, err := d.Next()
-			if err != nil {
-				d.Close()
-				return fail(fmt.Errorf("read dictionary %s: %w", f, err))
-			}
-			if e == nil {
-				break
-			}
-			m[e.Term] = uint32(e.Count)
-		}
-		d.Close()
-		s.vocab[f] = m
-	}
-	if s.version == "" {
-		s.version = fmt.Sprintf("%d-passages", len(ps))
-	}
-	cfg.logger.Debug("index built", "passages", len(ps), "duration_ms", time.Since(start).Milliseconds())
-	return s, nil
+	return idx, nil
 }
 
 // Search finds the passages that best answer query: at most limit hits,
@@ -463,55 +435,55 @@ func (x *Index) Search(ctx context.Context, q string, limit int) (caunoi.SearchR
 func (s *snapshot) buildQuery(aq *analyzedQuery) query.Query {
 	var qs []query.Query
 	add := func(field, term string, boost float64) {
-		if boost <= 0 || s.vocab[field][term] == 0 {
-			return
-		}
 		t := query.NewTermQuery(term)
 		t.SetField(field)
 		t.SetBoost(boost)
 		qs = append(qs, t)
 	}
 	W := s.w
-	common := max(uint32(W.CommonDF*float64(s.docs)), commonFloor)
-	drop := max(uint32(W.DropDF*float64(s.docs)), dropFloor)
+	common := max(int32(W.CommonDF*float64(s.docs)), commonFloor)
+	drop := max(int32(W.DropDF*float64(s.docs)), dropFloor)
+	seen := make(map[string]bool, len(aq.terms)+len(aq.expTerms))
 	unigram := func(term string, w float64) {
-		if s.vocab[fText][term] > drop {
+		if seen[term] {
 			return
 		}
-		add(fText, term, w*W.Text)
-		if s.vocab[fText][term] > common {
+		seen[term] = true
+		df := s.rk.bodyDF(term)
+		if df > drop {
 			return
 		}
-		add(fTitle, term, w*W.Title)
-		add(fSection, term, w*W.Section)
-		add(fQuestions, term, w*W.Questions)
-		add(fAliases, term, w*W.Aliases)
-		add(fLegal, term, w*W.Legal)
-	}
-	// Pairs in headings and exact forms are left to the ranker: candidates
-	// need only the body and the sample questions.
-	bigram := func(term string, w float64) {
-		add(fTextB, term, w*W.TextB)
-		add(fQuestionsB, term, w*W.QuestionsB)
+		if df > 0 {
+			add(fBody, term, w*W.Body)
+		}
+		if df <= common {
+			add(fHead, term, w*W.Head)
+		}
 	}
 	for _, t := range aq.terms {
-		unigram(t.fold, 1)
-		if s.vocab[fText][t.fold] == 0 && s.vocab[fTitle][t.fold] == 0 && s.vocab[fQuestions][t.fold] == 0 && W.Fuzzy > 0 {
+		if _, ok := s.rk.dict[t.fold]; !ok && W.Fuzzy > 0 {
 			// A word no passage has may be a typo: search its most frequent
 			// neighbour one edit away, at a low weight.
 			if nb := s.rk.neighbour(t.fold); nb != "" {
 				unigram(nb, W.Fuzzy)
+				continue
 			}
 		}
-	}
-	for _, b := range aq.bigrams {
-		bigram(b, 1)
+		unigram(t.fold, 1)
 	}
 	for _, t := range aq.expTerms {
 		unigram(t, W.Expansion)
 	}
+	pair := func(b string, w float64) {
+		if s.rk.hasPair(b) {
+			add(fPairs, b, w*W.Pairs)
+		}
+	}
+	for _, b := range aq.bigrams {
+		pair(b, 1)
+	}
 	for _, b := range aq.expBigrams {
-		bigram(b, W.Expansion)
+		pair(b, W.Expansion)
 	}
 	if len(qs) == 0 {
 		return nil
@@ -535,13 +507,4 @@ func (s *snapshot) ranked(ctx context.Context, aq *analyzedQuery, bq query.Query
 	}
 	idx, scores := s.rk.rerank(cands, aq, s.rw, n)
 	return idx, scores, nil
-}
-
-// body is what the text field indexes: the passage text, after its heading
-// when head is set.
-func body(p caunoi.Passage, head bool) string {
-	if !head || p.Section == "" {
-		return p.Text
-	}
-	return p.Section + "\n\n" + p.Text
 }

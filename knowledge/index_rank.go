@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -25,25 +26,57 @@ const candidates = 100
 // Ranked fields.
 const (
 	rBody  = iota // section heading and body text
-	rHead         // section heading
 	rTitle        // entry title
 	rQuest        // sample questions and aliases
-	rExact        // body, exact forms
+	rExact        // section heading and body, exact forms
 	nRank
 )
 
 // sep separates phrases inside a field, so that no pair spans two of them.
 const sep int32 = -1
 
+// pairTable maps syllable pairs to document frequencies: keys sorted, df
+// beside them. It takes 12 bytes a pair, a third of a Go map's.
+type pairTable struct {
+	keys []uint64
+	df   []int32
+}
+
+// get returns the document frequency of pair k, 0 when no passage has it.
+func (t *pairTable) get(k uint64) int32 {
+	i, ok := slices.BinarySearch(t.keys, k)
+	if !ok {
+		return 0
+	}
+	return t.df[i]
+}
+
+// newPairTable counts, from every passage's distinct pairs listed one
+// after another, how many passages hold each pair. It sorts all in place.
+func newPairTable(all []uint64) pairTable {
+	slices.Sort(all)
+	var t pairTable
+	for i := 0; i < len(all); {
+		j := i + 1
+		for j < len(all) && all[j] == all[i] {
+			j++
+		}
+		t.keys = append(t.keys, all[i])
+		t.df = append(t.df, int32(j-i))
+		i = j
+	}
+	return t
+}
+
 type fieldStats struct {
-	uni   map[int32]int32  // term id → document frequency
-	bi    map[uint64]int32 // pair → document frequency
-	total int64            // summed field lengths
+	uni   []int32 // term id → document frequency
+	bi    pairTable
+	total int64 // summed field lengths
 	avg   float64
 }
 
 // ranker holds, for every passage, its fields as term ids, and the
-// statistics BM25 needs.
+// statistics BM25 needs. Term ids of all passages share one backing array.
 type ranker struct {
 	dict  map[string]int32 // folded syllable → id
 	xdict map[string]int32 // exact syllable → id
@@ -54,65 +87,116 @@ type ranker struct {
 
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
+// tokenIDs caches the folded and exact ids of each syllable as written.
+type tokenIDs struct{ f, x int32 }
+
+// rankBuilder turns text into term ids, folding each written form once.
+type rankBuilder struct {
+	r    *ranker
+	seen map[string]tokenIDs
+}
+
+func (b *rankBuilder) ids(w string) tokenIDs {
+	if t, ok := b.seen[w]; ok {
+		return t
+	}
+	t := tokenIDs{f: b.r.id(b.r.dict, fold(w)), x: b.r.id(b.r.xdict, exact(w))}
+	b.seen[strings.Clone(w)] = t
+	return t
+}
+
+// appendText appends the folded ids of the syllables of s to dst and, when
+// xdst is not nil, their exact ids to *xdst.
+func (b *rankBuilder) appendText(dst []int32, xdst *[]int32, s string) []int32 {
+	for _, x := range syllables(s) {
+		t := b.ids(s[x.start:x.end])
+		dst = append(dst, t.f)
+		if xdst != nil {
+			*xdst = append(*xdst, t.x)
+		}
+	}
+	return dst
+}
+
 func newRanker(ps []caunoi.Passage, aliases map[string][]string) *ranker {
 	r := &ranker{
-		dict:  make(map[string]int32, 1<<14),
-		xdict: make(map[string]int32, 1<<14),
+		dict:  make(map[string]int32, 1<<12),
+		xdict: make(map[string]int32, 1<<12),
 		docs:  make([][nRank][]int32, len(ps)),
 		n:     len(ps),
 	}
-	for f := range r.st {
-		r.st[f] = fieldStats{uni: make(map[int32]int32, 1<<12), bi: make(map[uint64]int32, 1<<14)}
-	}
-	seenU := make(map[int32]bool, 256)
-	seenB := make(map[uint64]bool, 256)
+	b := &rankBuilder{r: r, seen: make(map[string]tokenIDs, 1<<12)}
+	// One backing array for all passages' ids; a field is a slice of it.
+	arena := make([]int32, 0, 1<<16)
+	type fieldRange [nRank][2]int
+	ranges := make([]fieldRange, len(ps))
+	var pairs [nRank][]uint64
+	lastSeen := [nRank][]int32{}
+	var docPairs []uint64
+	var fbuf [nRank][]int32
 	for i := range ps {
 		p := &ps[i]
-		var d [nRank][]int32
-		d[rBody] = r.appendText(nil, p.Section, false)
-		if len(d[rBody]) > 0 {
-			d[rBody] = append(d[rBody], sep)
+		for f := range fbuf {
+			fbuf[f] = fbuf[f][:0]
 		}
-		for _, para := range strings.Split(p.Text, "\n") {
-			if d[rBody] = r.appendText(d[rBody], para, false); len(d[rBody]) > 0 && d[rBody][len(d[rBody])-1] != sep {
-				d[rBody] = append(d[rBody], sep)
+		body, ex := fbuf[rBody], fbuf[rExact]
+		body = b.appendText(body, &ex, p.Section)
+		if len(body) > 0 {
+			body = append(body, sep)
+		}
+		for para := range strings.SplitSeq(p.Text, "\n") {
+			if body = b.appendText(body, &ex, para); len(body) > 0 && body[len(body)-1] != sep {
+				body = append(body, sep)
 			}
 		}
-		d[rHead] = r.appendText(nil, p.Section, false)
-		d[rTitle] = r.appendText(nil, p.Title, false)
+		fbuf[rBody], fbuf[rExact] = body, ex
+		fbuf[rTitle] = b.appendText(fbuf[rTitle], nil, p.Title)
 		for _, q := range p.Questions {
-			d[rQuest] = append(r.appendText(d[rQuest], q, false), sep)
+			fbuf[rQuest] = append(b.appendText(fbuf[rQuest], nil, q), sep)
 		}
 		for _, a := range aliases[p.EntryID] {
-			d[rQuest] = append(r.appendText(d[rQuest], a, false), sep)
+			fbuf[rQuest] = append(b.appendText(fbuf[rQuest], nil, a), sep)
 		}
-		d[rExact] = r.appendText(nil, p.Section+"\n"+p.Text, true)
-		for f := range d {
-			clear(seenU)
-			clear(seenB)
+		for f := range fbuf {
 			st := &r.st[f]
+			d := fbuf[f]
+			ranges[i][f] = [2]int{len(arena), len(arena) + len(d)}
+			arena = append(arena, d...)
+			if n := len(r.dict); f != rExact && len(st.uni) < n {
+				st.uni = append(st.uni, make([]int32, n-len(st.uni))...)
+				lastSeen[f] = append(lastSeen[f], make([]int32, n-len(lastSeen[f]))...)
+			} else if n := len(r.xdict); f == rExact && len(st.uni) < n {
+				st.uni = append(st.uni, make([]int32, n-len(st.uni))...)
+				lastSeen[f] = append(lastSeen[f], make([]int32, n-len(lastSeen[f]))...)
+			}
+			docPairs = docPairs[:0]
 			prev := sep
-			for _, t := range d[f] {
+			for _, t := range d {
 				if t != sep {
 					st.total++
-					if !seenU[t] {
-						seenU[t] = true
+					if lastSeen[f][t] != int32(i+1) {
+						lastSeen[f][t] = int32(i + 1)
 						st.uni[t]++
 					}
-					if prev != sep {
-						k := pairKey(prev, t)
-						if !seenB[k] {
-							seenB[k] = true
-							st.bi[k]++
-						}
+					if prev != sep && f != rExact {
+						docPairs = append(docPairs, pairKey(prev, t))
 					}
 				}
 				prev = t
 			}
+			slices.Sort(docPairs)
+			pairs[f] = append(pairs[f], slices.Compact(docPairs)...)
 		}
-		r.docs[i] = d
+	}
+	for i := range ps {
+		for f := range ranges[i] {
+			rg := ranges[i][f]
+			r.docs[i][f] = arena[rg[0]:rg[1]:rg[1]]
+		}
 	}
 	for f := range r.st {
+		r.st[f].bi = newPairTable(pairs[f])
+		pairs[f] = nil
 		if r.n > 0 {
 			r.st[f].avg = float64(r.st[f].total) / float64(r.n)
 		}
@@ -120,16 +204,38 @@ func newRanker(ps []caunoi.Passage, aliases map[string][]string) *ranker {
 	return r
 }
 
-func (r *ranker) appendText(dst []int32, s string, exactForm bool) []int32 {
-	for _, x := range syllables(s) {
-		w := s[x.start:x.end]
-		if exactForm {
-			dst = append(dst, r.id(r.xdict, exact(w)))
-		} else {
-			dst = append(dst, r.id(r.dict, fold(w)))
-		}
+// df returns the document frequency of folded term id t in field f.
+func (r *ranker) df(f int, t int32) int32 {
+	if t < 0 || int(t) >= len(r.st[f].uni) {
+		return 0
 	}
-	return dst
+	return r.st[f].uni[t]
+}
+
+// bodyDF returns the number of passages whose body holds the folded
+// syllable term.
+func (r *ranker) bodyDF(term string) int32 {
+	id, ok := r.dict[term]
+	if !ok {
+		return 0
+	}
+	return r.df(rBody, id)
+}
+
+// hasPair reports whether the body or the sample questions of some passage
+// hold the folded pair b ("ho khau").
+func (r *ranker) hasPair(b string) bool {
+	x, y, ok := cutSpace(b)
+	if !ok {
+		return false
+	}
+	ix, ok1 := r.dict[x]
+	iy, ok2 := r.dict[y]
+	if !ok1 || !ok2 {
+		return false
+	}
+	k := pairKey(ix, iy)
+	return r.st[rBody].bi.get(k) > 0 || r.st[rQuest].bi.get(k) > 0
 }
 
 func (r *ranker) id(m map[string]int32, s string) int32 {
@@ -158,7 +264,7 @@ type rankWeights struct {
 }
 
 var defaultRankWeights = rankWeights{
-	Field:     [nRank]float64{rBody: 1, rHead: 0, rTitle: 0.5, rQuest: 1, rExact: 0.5},
+	Field:     [nRank]float64{rBody: 1, rTitle: 0.5, rQuest: 1, rExact: 0.5},
 	Pair:      1.5,
 	Para:      1,
 	K1:        1.2,
@@ -167,11 +273,14 @@ var defaultRankWeights = rankWeights{
 	Typo:      0.5,
 }
 
-// rankQuery is a query as term ids with weights.
+// rankQuery is a query as term ids with weights, and per field the weight
+// times the idf of each term the field holds.
 type rankQuery struct {
 	uni   map[int32]float64
 	bi    map[uint64]float64
 	exact map[int32]float64
+	uw    [nRank]map[int32]float64  // field → term → weight·idf
+	bw    [nRank]map[uint64]float64 // field → pair → weight·idf
 }
 
 func (r *ranker) compile(aq *analyzedQuery, w rankWeights) rankQuery {
@@ -216,6 +325,27 @@ func (r *ranker) compile(aq *analyzedQuery, w rankWeights) rankQuery {
 	for _, b := range aq.expBigrams {
 		addBi(b, w.Pair*w.Expansion)
 	}
+	for f := 0; f < nRank; f++ {
+		uq := q.uni
+		if f == rExact {
+			uq = q.exact
+		}
+		q.uw[f] = make(map[int32]float64, len(uq))
+		for t, wt := range uq {
+			if df := r.df(f, t); df > 0 {
+				q.uw[f][t] = wt * r.idf(df)
+			}
+		}
+		if f == rExact {
+			continue
+		}
+		q.bw[f] = make(map[uint64]float64, len(q.bi))
+		for k, wt := range q.bi {
+			if df := r.st[f].bi.get(k); df > 0 {
+				q.bw[f][k] = wt * r.idf(df)
+			}
+		}
+	}
 	return q
 }
 
@@ -242,31 +372,21 @@ func (r *ranker) bm25(w *rankWeights, tf float64, f int, dl int) float64 {
 }
 
 // score computes the rank score of passage i.
-func (r *ranker) score(i int, q *rankQuery, w *rankWeights, tfU map[int32]float64, tfB map[uint64]float64) float64 {
+func (r *ranker) score(i int, q *rankQuery, w *rankWeights, tfU map[int32]float64, tfB map[uint64]float64, seen map[uint64]bool) float64 {
 	d := &r.docs[i]
 	total := 0.0
 	for f := 0; f < nRank; f++ {
-		if w.Field[f] == 0 {
+		uw, bw := q.uw[f], q.bw[f]
+		if w.Field[f] == 0 || len(uw) == 0 && len(bw) == 0 {
 			continue
 		}
 		clear(tfU)
 		clear(tfB)
-		uq := q.uni
-		if f == rExact {
-			uq = q.exact
-		}
-		if len(uq) == 0 {
-			continue
-		}
 		dl := 0
 		prev := sep
-		st := &r.st[f]
 		para, best := 0.0, 0.0
 		doPara := f == rBody && w.Para > 0
-		var seen map[uint64]bool
-		if doPara {
-			seen = make(map[uint64]bool, 16)
-		}
+		clear(seen)
 		for _, t := range d[f] {
 			if t == sep {
 				if doPara {
@@ -277,27 +397,22 @@ func (r *ranker) score(i int, q *rankQuery, w *rankWeights, tfU map[int32]float6
 				prev = sep
 				continue
 			}
-			if doPara {
-				if wt, ok := uq[t]; ok && !seen[uint64(uint32(t))] {
-					seen[uint64(uint32(t))] = true
-					para += wt * r.idf(st.uni[t])
-				}
-				if prev != sep {
-					k := pairKey(prev, t)
-					if wt, ok := q.bi[k]; ok && !seen[k|1<<63] {
-						seen[k|1<<63] = true
-						para += wt * r.idf(st.bi[k])
-					}
-				}
-			}
 			dl++
-			if _, ok := uq[t]; ok {
+			if wt, ok := uw[t]; ok {
 				tfU[t]++
+				if doPara && !seen[uint64(uint32(t))] {
+					seen[uint64(uint32(t))] = true
+					para += wt
+				}
 			}
-			if prev != sep && f != rExact {
+			if prev != sep && len(bw) > 0 {
 				k := pairKey(prev, t)
-				if _, ok := q.bi[k]; ok {
+				if wt, ok := bw[k]; ok {
 					tfB[k]++
+					if doPara && !seen[k|1<<63] {
+						seen[k|1<<63] = true
+						para += wt
+					}
 				}
 			}
 			prev = t
@@ -307,10 +422,10 @@ func (r *ranker) score(i int, q *rankQuery, w *rankWeights, tfU map[int32]float6
 			s += w.Para * max(best, para)
 		}
 		for t, tf := range tfU {
-			s += uq[t] * r.idf(st.uni[t]) * r.bm25(w, tf, f, dl)
+			s += uw[t] * r.bm25(w, tf, f, dl)
 		}
 		for k, tf := range tfB {
-			s += q.bi[k] * r.idf(st.bi[k]) * r.bm25(w, tf, f, dl)
+			s += bw[k] * r.bm25(w, tf, f, dl)
 		}
 		total += w.Field[f] * s
 	}
@@ -323,13 +438,14 @@ func (r *ranker) rerank(cands []int, aq *analyzedQuery, w rankWeights, limit int
 	q := r.compile(aq, w)
 	tfU := make(map[int32]float64, 32)
 	tfB := make(map[uint64]float64, 32)
+	seen := make(map[uint64]bool, 32)
 	type scored struct {
 		i int
 		s float64
 	}
 	out := make([]scored, len(cands))
 	for j, i := range cands {
-		out[j] = scored{i, r.score(i, &q, &w, tfU, tfB)}
+		out[j] = scored{i, r.score(i, &q, &w, tfU, tfB, seen)}
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].s > out[b].s })
 	if len(out) > limit {
@@ -359,7 +475,7 @@ func (r *ranker) neighbour(f string) string {
 	best, bestDF := "", int32(-1)
 	try := func(c string) {
 		if id, ok := r.dict[c]; ok {
-			if df := r.st[rBody].uni[id]; df > bestDF || df == bestDF && c < best {
+			if df := r.df(rBody, id); df > bestDF || df == bestDF && c < best {
 				best, bestDF = c, df
 			}
 		}
