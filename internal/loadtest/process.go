@@ -49,6 +49,7 @@ func (s *Serve) Start(ctx context.Context) error {
 	cmd := exec.Command(s.Bin, s.Args...)
 	cmd.Env = append(os.Environ(), s.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		s.mu.Unlock()

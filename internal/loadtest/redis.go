@@ -77,6 +77,7 @@ func (r *Redis) start(ctx context.Context) error {
 	}
 	cmd := exec.Command(r.args[0], r.args[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = childAttr()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return fmt.Errorf("start redis-server: %w", err)
