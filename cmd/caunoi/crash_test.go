@@ -105,8 +105,14 @@ func checkResult(t *testing.T, w *loadWorld, res *loadtest.Result, err error, al
 	if res.Questions == 0 || res.Escalations == 0 {
 		t.Errorf("got %d questions and %d escalations; the run proves nothing without both", res.Questions, res.Escalations)
 	}
+	// A card, notice or staff reply seen twice names the same ticket, and
+	// the store is checked below to hold exactly one ticket per
+	// escalation: a second copy is the same message sent again.
+	resendOnly := res.Rehandled == 0 && res.Missing == 0 && res.OutOfOrder == 0 && res.MissingCards == 0 && res.Delivered == res.Escalations
 	for _, p := range res.Problems() {
-		if allowResent && res.Rehandled == 0 && res.Missing == 0 && res.OutOfOrder == 0 && strings.HasPrefix(p, fmt.Sprintf("%d answers too many", res.Extra)) {
+		known := strings.HasPrefix(p, fmt.Sprintf("%d answers too many", res.Extra)) ||
+			strings.HasPrefix(p, "tickets: 0 without a card") || strings.HasPrefix(p, "staff replies: ")
+		if allowResent && resendOnly && known {
 			t.Logf("known at-least-once window: %s", p)
 			continue
 		}
