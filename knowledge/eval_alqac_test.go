@@ -48,8 +48,9 @@ func mustReadQuestions(tb testing.TB, path string) []EvalQuestion {
 // TestALQAC measures retrieval on the ALQAC dev questions. The product's
 // targets are R@1 0.88 / MRR@10 0.92 with diacritics and 0.86 / 0.90
 // without; the reference (BM25 over folded syllables and pairs) reaches
-// 0.851 / 0.893 on both. The test holds the search to the level it reaches
-// now (floor) and logs the distance to the target. It takes a while; under
+// 0.851 / 0.893 on both. The search reaches 0.870 / 0.900 on both; the
+// test holds it to floors just below (0.865 / 0.895) and logs the distance
+// to the target. It takes a while; under
 // the race detector it runs only when CAUNOI_ALQAC_RACE=1.
 func TestALQAC(t *testing.T) {
 	if raceEnabled && os.Getenv("CAUNOI_ALQAC_RACE") != "1" {
@@ -64,8 +65,8 @@ func TestALQAC(t *testing.T) {
 		floorR1, floorMRR   float64
 		targetR1, targetMRR float64
 	}{
-		{"questions-dev.jsonl", 0.87, 0.90, 0.88, 0.92},
-		{"questions-dev-nodiacritics.jsonl", 0.86, 0.90, 0.86, 0.90},
+		{"questions-dev.jsonl", 0.865, 0.895, 0.88, 0.92},
+		{"questions-dev-nodiacritics.jsonl", 0.865, 0.895, 0.86, 0.90},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,17 +83,18 @@ type snapshot struct {
 // syllables; the ranker scores them with its own statistics, pairs and
 // exact forms included.
 const (
-	fBody        = "body"  // section heading and text
-	fHead        = "head"  // title, sample questions, aliases, legal basis
-	fPairs       = "pairs" // folded syllable pairs of the body and questions
+	fBody        = "body" // section heading and text
+	fHead        = "head" // title, sample questions, aliases, legal basis
 	docType      = "passage"
 	maxHitsLimit = 100
 )
 
 // weights are the boosts of the candidate query's clauses.
 type weights struct {
-	Body, Head, Pairs float64
-	Expansion, Fuzzy  float64
+	Body, Head float64
+	// Pairs weighs the pair score against bleve's in choosing candidates.
+	Pairs            float64
+	Expansion, Fuzzy float64
 	// CommonDF: a syllable in more than this share of passages is searched
 	// in the body only, not in the other fields.
 	CommonDF float64
@@ -104,7 +106,7 @@ type weights struct {
 // defaultWeights: titles, sample questions and aliases say what a passage
 // is about, so they weigh more than the body.
 var defaultWeights = weights{
-	Body: 1.0, Head: 1.3, Pairs: 1.1,
+	Body: 1.0, Head: 1.3, Pairs: 1.0,
 	Expansion: 0.6, Fuzzy: 0.25,
 	CommonDF: 0.02, DropDF: 0.05,
 }
@@ -141,7 +143,6 @@ func newMapping() mapping.IndexMapping {
 	dm := bleve.NewDocumentStaticMapping()
 	dm.AddFieldMappingsAt(fBody, field(fBody, analyzerFold))
 	dm.AddFieldMappingsAt(fHead, field(fHead, analyzerFold))
-	dm.AddFieldMappingsAt(fPairs, field(fPairs, analyzerBigram))
 	im.AddDocumentMapping(docType, dm)
 	im.DefaultMapping = dm
 	return im
@@ -290,9 +291,8 @@ func (x *Index) Passage(id string) (caunoi.Passage, error) {
 
 // document is what bleve indexes for one passage.
 type document struct {
-	Body  string `json:"body"`
-	Head  string `json:"head"`
-	Pairs string `json:"pairs"`
+	Body string `json:"body"`
+	Head string `json:"head"`
 }
 
 // Type tells bleve which document mapping applies.
@@ -365,12 +365,7 @@ func (s *snapshot) index(ctx context.Context, batchSize int) (bleve.Index, error
 				head.WriteByte('\n')
 			}
 		}
-		body := p.Section + "\n" + p.Text
-		pairs := body
-		if len(p.Questions) > 0 {
-			pairs += "\n" + strings.Join(p.Questions, "\n")
-		}
-		d := document{Body: body, Head: head.String(), Pairs: pairs}
+		d := document{Body: p.Section + "\n" + p.Text, Head: head.String()}
 		if err := b.Index(p.ID, d); err != nil {
 			return fail(fmt.Errorf("index passage %q: %w", p.ID, err))
 		}
@@ -474,17 +469,6 @@ func (s *snapshot) buildQuery(aq *analyzedQuery) query.Query {
 	for _, t := range aq.expTerms {
 		unigram(t, W.Expansion)
 	}
-	pair := func(b string, w float64) {
-		if s.rk.hasPair(b) {
-			add(fPairs, b, w*W.Pairs)
-		}
-	}
-	for _, b := range aq.bigrams {
-		pair(b, 1)
-	}
-	for _, b := range aq.expBigrams {
-		pair(b, W.Expansion)
-	}
 	if len(qs) == 0 {
 		return nil
 	}
@@ -492,19 +476,60 @@ func (s *snapshot) buildQuery(aq *analyzedQuery) query.Query {
 }
 
 // ranked returns the indexes of the best passages for aq, at most n,
-// with their rank scores: bleve finds candidates, the ranker orders them.
+// with their rank scores. bleve scores passages by syllables and the
+// ranker's pair postings by syllable pairs; each score is scaled by its
+// best, the two are summed, and the ranker orders the best of the sums.
 func (s *snapshot) ranked(ctx context.Context, aq *analyzedQuery, bq query.Query, n int) ([]int, []float64, error) {
-	req := bleve.NewSearchRequestOptions(bq, max(n, candidates), 0, false)
+	req := bleve.NewSearchRequestOptions(bq, max(n, 2*candidates), 0, false)
 	sr, err := s.idx.SearchInContext(ctx, req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("search: %w", err)
 	}
-	cands := make([]int, 0, len(sr.Hits))
-	for _, dm := range sr.Hits {
-		if i, ok := s.byID[dm.ID]; ok {
-			cands = append(cands, i)
+	maxDF := max(int32(s.w.DropDF*float64(s.docs)), dropFloor)
+	acc := s.rk.pairScores(aq, s.w.Expansion, maxDF)
+	joint := make(map[int]float64, len(sr.Hits)+len(acc))
+	if sr.MaxScore > 0 {
+		for _, dm := range sr.Hits {
+			if i, ok := s.byID[dm.ID]; ok {
+				joint[i] += dm.Score / sr.MaxScore
+			}
 		}
 	}
+	maxP := 0.0
+	for _, v := range acc {
+		maxP = max(maxP, v)
+	}
+	if maxP > 0 {
+		for d, v := range acc {
+			if _, ok := joint[int(d)]; ok || v >= maxP*minPairShare {
+				joint[int(d)] += s.w.Pairs * v / maxP
+			}
+		}
+	}
+	cands := topKeys(joint, max(n, candidates))
 	idx, scores := s.rk.rerank(cands, aq, s.rw, n)
 	return idx, scores, nil
+}
+
+// minPairShare: a passage that bleve did not return is a candidate only if
+// its pair score is at least this share of the best.
+const minPairShare = 0.25
+
+// topKeys returns the k keys of m with the highest values, best first, ties
+// by the lower key.
+func topKeys(m map[int]float64, k int) []int {
+	keys := make([]int, 0, len(m))
+	for i := range m {
+		keys = append(keys, i)
+	}
+	sort.Slice(keys, func(a, b int) bool {
+		if m[keys[a]] != m[keys[b]] {
+			return m[keys[a]] > m[keys[b]]
+		}
+		return keys[a] < keys[b]
+	})
+	if len(keys) > k {
+		keys = keys[:k]
+	}
+	return keys
 }

@@ -82,6 +82,7 @@ type ranker struct {
 	xdict map[string]int32 // exact syllable → id
 	docs  [][nRank][]int32
 	st    [nRank]fieldStats
+	pp    pairPostings
 	n     int
 }
 
@@ -133,6 +134,9 @@ func newRanker(ps []caunoi.Passage, aliases map[string][]string) *ranker {
 	var pairs [nRank][]uint64
 	lastSeen := [nRank][]int32{}
 	var docPairs []uint64
+	// Distinct pairs of each passage's body and questions, for postings.
+	var candPairs []uint64
+	candStart := make([]int, 0, len(ps)+1)
 	var fbuf [nRank][]int32
 	for i := range ps {
 		p := &ps[i]
@@ -185,9 +189,27 @@ func newRanker(ps []caunoi.Passage, aliases map[string][]string) *ranker {
 				prev = t
 			}
 			slices.Sort(docPairs)
-			pairs[f] = append(pairs[f], slices.Compact(docPairs)...)
+			docPairs = slices.Compact(docPairs)
+			pairs[f] = append(pairs[f], docPairs...)
 		}
+		candStart = append(candStart, len(candPairs))
+		prev := sep
+		for _, f := range [...]int{rBody, rQuest} {
+			for _, t := range fbuf[f] {
+				if prev != sep && t != sep {
+					candPairs = append(candPairs, pairKey(prev, t))
+				}
+				prev = t
+			}
+			prev = sep
+		}
+		c := candPairs[candStart[i]:]
+		slices.Sort(c)
+		candPairs = candPairs[:candStart[i]+len(slices.Compact(c))]
 	}
+	candStart = append(candStart, len(candPairs))
+	r.pp = newPairPostings(candPairs, candStart)
+	candPairs = nil
 	for i := range ps {
 		for f := range ranges[i] {
 			rg := ranges[i][f]
@@ -222,20 +244,97 @@ func (r *ranker) bodyDF(term string) int32 {
 	return r.df(rBody, id)
 }
 
-// hasPair reports whether the body or the sample questions of some passage
-// hold the folded pair b ("ho khau").
-func (r *ranker) hasPair(b string) bool {
+// pairPostings lists, for each syllable pair of a body or the sample
+// questions, the passages that hold it: keys sorted, the passages of
+// keys[j] in docs[off[j]:off[j+1]], in passage order.
+type pairPostings struct {
+	keys []uint64
+	off  []int32
+	docs []int32
+}
+
+// newPairPostings builds the postings from every passage's distinct pairs,
+// listed one passage after another; start[i] is where passage i's begin,
+// and start has one more element, the end.
+func newPairPostings(all []uint64, start []int) pairPostings {
+	sorted := slices.Clone(all)
+	slices.Sort(sorted)
+	var pp pairPostings
+	pp.off = append(pp.off, 0)
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j] == sorted[i] {
+			j++
+		}
+		pp.keys = append(pp.keys, sorted[i])
+		pp.off = append(pp.off, int32(j))
+		i = j
+	}
+	pp.docs = make([]int32, len(all))
+	fill := slices.Clone(pp.off[:len(pp.keys)])
+	for d := 0; d+1 < len(start); d++ {
+		for _, k := range all[start[d]:start[d+1]] {
+			j, _ := slices.BinarySearch(pp.keys, k)
+			pp.docs[fill[j]] = int32(d)
+			fill[j]++
+		}
+	}
+	return pp
+}
+
+// postings returns the passages holding pair k.
+func (pp *pairPostings) postings(k uint64) []int32 {
+	j, ok := slices.BinarySearch(pp.keys, k)
+	if !ok {
+		return nil
+	}
+	return pp.docs[pp.off[j]:pp.off[j+1]]
+}
+
+// pairScores returns, for each passage holding some of the query's
+// syllable pairs, the summed idf of those pairs (glossary pairs weighted by
+// expansion). Pairs in more than maxDF passages are left out: they would
+// cost much and choose little.
+func (r *ranker) pairScores(aq *analyzedQuery, expansion float64, maxDF int32) map[int32]float64 {
+	acc := make(map[int32]float64, 256)
+	seen := make(map[uint64]bool, len(aq.bigrams)+len(aq.expBigrams))
+	add := func(b string, w float64) {
+		k, ok := r.pairID(b)
+		if !ok || seen[k] {
+			return
+		}
+		seen[k] = true
+		ds := r.pp.postings(k)
+		if len(ds) == 0 || int32(len(ds)) > maxDF {
+			return
+		}
+		idf := w * r.idf(int32(len(ds)))
+		for _, d := range ds {
+			acc[d] += idf
+		}
+	}
+	for _, b := range aq.bigrams {
+		add(b, 1)
+	}
+	for _, b := range aq.expBigrams {
+		add(b, expansion)
+	}
+	return acc
+}
+
+// pairID returns the key of the folded pair b ("ho khau"), if both
+// syllables are known.
+func (r *ranker) pairID(b string) (uint64, bool) {
 	x, y, ok := cutSpace(b)
 	if !ok {
-		return false
+		return 0, false
 	}
 	ix, ok1 := r.dict[x]
 	iy, ok2 := r.dict[y]
 	if !ok1 || !ok2 {
-		return false
+		return 0, false
 	}
-	k := pairKey(ix, iy)
-	return r.st[rBody].bi.get(k) > 0 || r.st[rQuest].bi.get(k) > 0
+	return pairKey(ix, iy), true
 }
 
 func (r *ranker) id(m map[string]int32, s string) int32 {
