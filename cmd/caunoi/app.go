@@ -69,10 +69,15 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 	if err != nil {
 		return nil, fmt.Errorf("lịch làm việc: %w", err)
 	}
+	policies, err := cfg.policies()
+	if err != nil {
+		return nil, err
+	}
 	a.desk = &caunoi.Desk{
 		Store:       a.store,
 		Searcher:    a.index,
 		Departments: a.index.Handbook().Departments,
+		Policies:    policies,
 		Calendar:    cal,
 		Now:         now,
 	}

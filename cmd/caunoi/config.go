@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/caunoi/caunoi"
 )
 
 // Config is the effective configuration of `caunoi serve`: defaults, then an
@@ -39,7 +41,11 @@ type Config struct {
 	// leads' daily digest goes out ("07:30"), or "off".
 	RemindBefore string `yaml:"remind_before"`
 	DigestAt     string `yaml:"digest_at"`
-	SigningKey   string `yaml:"signing_key"` // callback data HMAC key
+	// ServiceLevels maps a department code to its service level in
+	// working time, first response and resolution: "4h/16h". Departments
+	// not listed get caunoi.DefaultPolicy.
+	ServiceLevels map[string]string `yaml:"service_levels"`
+	SigningKey    string            `yaml:"signing_key"` // callback data HMAC key
 	// Operation.
 	AdminListen string  `yaml:"admin_listen"`
 	LogLevel    string  `yaml:"log_level"`
@@ -82,6 +88,7 @@ var envVars = []struct{ Name, Help string }{
 	{"FORUM_GROUPS", "chat ids of staff groups that are forums, comma separated"},
 	{"HOLIDAYS", "holidays, YYYY-MM-DD, comma separated"},
 	{"REMIND_BEFORE", "working time before a deadline to remind the staff group, e.g. 1h; off to turn reminders off (default 1h)"},
+	{"SERVICE_LEVELS", "working time to first respond and to resolve, per department: tu-phap=4h/16h,cong-an=2h/8h (default 4h/16h)"},
 	{"DIGEST_AT", "time of the leads' daily digest on working days, HH:MM; off to turn it off (default 07:30)"},
 	{"SIGNING_KEY", "key that signs button data, ≥ 16 characters (secret)"},
 	{"ADMIN_LISTEN", "address of /healthz, /readyz, /metrics (default 127.0.0.1:9090)"},
@@ -162,6 +169,17 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 				continue
 			}
 			c.Forums = append(c.Forums, id)
+		}
+	}
+	if v := strings.TrimSpace(getenv("SERVICE_LEVELS")); v != "" {
+		c.ServiceLevels = map[string]string{}
+		for _, pair := range strings.Split(v, ",") {
+			dept, level, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if !ok {
+				problems = append(problems, fmt.Sprintf("SERVICE_LEVELS: %q cần dạng mã-sở=4h/16h", pair))
+				continue
+			}
+			c.ServiceLevels[strings.TrimSpace(dept)] = strings.TrimSpace(level)
 		}
 	}
 	if v := strings.TrimSpace(getenv("HOLIDAYS")); v != "" {
@@ -299,6 +317,19 @@ func (c Config) Validate(departments []string) error {
 	if _, err := digestAt(c.DigestAt); err != nil {
 		p = append(p, fmt.Sprintf("DIGEST_AT %q: %v", c.DigestAt, err))
 	}
+	levels := make([]string, 0, len(c.ServiceLevels))
+	for d := range c.ServiceLevels {
+		levels = append(levels, d)
+	}
+	sort.Strings(levels)
+	for _, d := range levels {
+		if !known[d] {
+			p = append(p, fmt.Sprintf("SERVICE_LEVELS: không có sở mã %q trong departments.yaml", d))
+		}
+		if _, err := servicePolicy(c.ServiceLevels[d]); err != nil {
+			p = append(p, fmt.Sprintf("SERVICE_LEVELS %s=%q: %v", d, c.ServiceLevels[d], err))
+		}
+	}
 	if len(p) == 0 {
 		return nil
 	}
@@ -373,4 +404,29 @@ func digestAt(s string) (time.Duration, error) {
 		return 0, errors.New("cần giờ dạng HH:MM trước 17:00 (ví dụ 07:30), hoặc off để tắt bản tin sáng")
 	}
 	return d, nil
+}
+
+// servicePolicy reads a service level "4h/16h": the working time to first
+// respond, then to resolve; the first may not exceed the second.
+func servicePolicy(s string) (caunoi.Policy, error) {
+	first, res, ok := strings.Cut(strings.TrimSpace(s), "/")
+	f, err1 := time.ParseDuration(strings.TrimSpace(first))
+	r, err2 := time.ParseDuration(strings.TrimSpace(res))
+	if !ok || err1 != nil || err2 != nil || f <= 0 || r < f {
+		return caunoi.Policy{}, errors.New("cần dạng PHẢN_HỒI/GIẢI_QUYẾT theo giờ làm việc, ví dụ 4h/16h, phản hồi không dài hơn giải quyết")
+	}
+	return caunoi.Policy{FirstResponse: f, Resolution: r}, nil
+}
+
+// policies returns the desk's service levels from c.ServiceLevels.
+func (c Config) policies() (map[string]caunoi.Policy, error) {
+	out := make(map[string]caunoi.Policy, len(c.ServiceLevels))
+	for d, s := range c.ServiceLevels {
+		p, err := servicePolicy(s)
+		if err != nil {
+			return nil, fmt.Errorf("SERVICE_LEVELS %s: %w", d, err)
+		}
+		out[d] = p
+	}
+	return out, nil
 }

@@ -285,3 +285,66 @@ func TestRemindersOnceWithTwoReplicas(t *testing.T) {
 	w.people(t, a)
 	w.check(t, []*replica{a, b}, nil)
 }
+
+func TestReminderSettings(t *testing.T) {
+	before := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"1h", time.Hour, true}, {"30m", 30 * time.Minute, true}, {"off", -1, true}, {"OFF", -1, true}, {"", 0, true},
+		{"0", 0, false}, {"-1h", 0, false}, {"41h", 0, false}, {"một giờ", 0, false},
+	}
+	for _, tt := range before {
+		got, err := remindBefore(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("remindBefore(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+	at := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"07:30", 7*time.Hour + 30*time.Minute, true}, {"7:05", 7*time.Hour + 5*time.Minute, true}, {"off", -1, true}, {"", 0, true},
+		{"00:00", 0, false}, {"17:00", 0, false}, {"25:00", 0, false}, {"7h30", 0, false},
+	}
+	for _, tt := range at {
+		got, err := digestAt(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("digestAt(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+	levels := []struct {
+		in   string
+		want caunoi.Policy
+		ok   bool
+	}{
+		{"4h/16h", caunoi.Policy{FirstResponse: 4 * time.Hour, Resolution: 16 * time.Hour}, true},
+		{" 2h / 8h ", caunoi.Policy{FirstResponse: 2 * time.Hour, Resolution: 8 * time.Hour}, true},
+		{"8h/2h", caunoi.Policy{}, false}, {"4h", caunoi.Policy{}, false}, {"0h/4h", caunoi.Policy{}, false}, {"bốn/mười", caunoi.Policy{}, false},
+	}
+	for _, tt := range levels {
+		got, err := servicePolicy(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("servicePolicy(%q) = %v, %v; want %v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+
+	env := map[string]string{"SERVICE_LEVELS": "tu-phap=2h/8h,cong-an=1h/4h", "REMIND_BEFORE": "30m", "DIGEST_AT": "sáng"}
+	cfg, problems, err := LoadConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("LoadConfig: %v, %v", err, problems)
+	}
+	ps, err := cfg.policies()
+	if err != nil || ps["tu-phap"] != (caunoi.Policy{FirstResponse: 2 * time.Hour, Resolution: 8 * time.Hour}) || len(ps) != 2 {
+		t.Errorf("policies = %v, %v", ps, err)
+	}
+	if cfg.RemindBefore != "30m" {
+		t.Errorf("REMIND_BEFORE read as %q", cfg.RemindBefore)
+	}
+	verr := cfg.Validate([]string{"tu-phap"})
+	if verr == nil || !strings.Contains(verr.Error(), `SERVICE_LEVELS: không có sở mã "cong-an"`) || !strings.Contains(verr.Error(), `DIGEST_AT "sáng"`) {
+		t.Errorf("Validate: %v; want the unknown department and the bad digest time named", verr)
+	}
+}
