@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -110,6 +111,10 @@ var defaultWeights = weights{
 	Expansion: 0.6, Fuzzy: 0.25,
 	CommonDF: 0.02, DropDF: 0.05,
 }
+
+// freeAfter is the number of passages from which a build returns its
+// garbage to the system at once.
+const freeAfter = 5000
 
 // Below these document frequencies a syllable is never treated as common:
 // in a small index common syllables cost little and still help.
@@ -332,6 +337,11 @@ func buildSnapshot(ctx context.Context, h *Handbook, ps []caunoi.Passage, exp ma
 		return nil, err
 	}
 	s.idx = idx
+	if len(ps) >= freeAfter {
+		// A large build leaves several times the index's size in garbage;
+		// hand it back to the system now rather than keep it resident.
+		debug.FreeOSMemory()
+	}
 	if s.version == "" {
 		s.version = fmt.Sprintf("%d-passages", len(ps))
 	}
