@@ -325,7 +325,7 @@ func TestBoltDiskFull(t *testing.T) {
 	default:
 	}
 	remount(t, boltDir, "size=64m")
-	res, err := run.Wait(ctx, 3*time.Minute, 3*time.Second)
+	res, err := run.Wait(ctx, time.Minute, 3*time.Second)
 	t.Logf("after the disk filled: questions %d, answers %d, unanswered %d, extra %d, escalations %d, staff replies delivered %d",
 		res.Questions, res.Answers, res.Missing, res.Extra, res.Escalations, res.Delivered)
 	if err != nil {
