@@ -72,8 +72,9 @@ func (h updateHead) chat() int64 {
 	return 0
 }
 
-// journalUpdate parses raw just enough to journal it.
-func journalUpdate(ctx context.Context, j caunoi.Journal, raw []byte, now time.Time) (bool, error) {
+// journalUpdate parses raw just enough to journal it, and counts it in m
+// (nil counts nothing).
+func journalUpdate(ctx context.Context, j caunoi.Journal, raw []byte, now time.Time, m ...*Metrics) (bool, error) {
 	var h updateHead
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return false, fmt.Errorf("%w: update is not JSON: %v", caunoi.ErrInvalid, err)
@@ -84,6 +85,16 @@ func journalUpdate(ctx context.Context, j caunoi.Journal, raw []byte, now time.T
 	added, err := j.Append(ctx, caunoi.JournalEntry{ID: h.ID, Chat: h.chat(), Payload: raw, Received: now})
 	if err != nil {
 		return false, fmt.Errorf("journal update %d: %w", h.ID, err)
+	}
+	for _, mm := range m {
+		if mm == nil {
+			continue
+		}
+		if added {
+			mm.UpdatesIn.Add(1)
+		} else {
+			mm.Duplicates.Add(1)
+		}
 	}
 	return added, nil
 }
@@ -99,6 +110,7 @@ type poller struct {
 	now     func() time.Time
 	timeout time.Duration // long-poll timeout
 	onNew   func()
+	metrics *Metrics
 }
 
 func (p *poller) run(ctx context.Context) error {
@@ -132,7 +144,7 @@ func (p *poller) run(ctx context.Context) error {
 				continue
 			}
 			for {
-				_, err := journalUpdate(ctx, p.journal, raw, p.now())
+				_, err := journalUpdate(ctx, p.journal, raw, p.now(), p.metrics)
 				if err == nil {
 					break
 				}
@@ -206,7 +218,7 @@ func (p *poller) getUpdates(ctx context.Context, offset int64) ([]json.RawMessag
 // without the right secret (compared in constant time) and journals nothing;
 // it answers 2xx only once the update is journaled, so Telegram redelivers
 // anything the bot did not store.
-func webhookHandler(secret string, j caunoi.Journal, log *slog.Logger, now func() time.Time, onNew func()) http.Handler {
+func webhookHandler(secret string, j caunoi.Journal, log *slog.Logger, now func() time.Time, onNew func(), m *Metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -223,7 +235,7 @@ func webhookHandler(secret string, j caunoi.Journal, log *slog.Logger, now func(
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		if _, err := journalUpdate(r.Context(), j, raw, now()); err != nil {
+		if _, err := journalUpdate(r.Context(), j, raw, now(), m); err != nil {
 			if errors.Is(err, caunoi.ErrInvalid) {
 				// Telegram never sends this; retrying would not help.
 				http.Error(w, "bad request", http.StatusBadRequest)

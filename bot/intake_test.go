@@ -218,7 +218,8 @@ func TestDispatcherRetriesStoreFailures(t *testing.T) {
 func TestWebhookSecret(t *testing.T) {
 	st := MustOpenStore(t)
 	const secret = "s3cret-token_for-webhook"
-	h := webhookHandler(secret, st, testLogger(t), time.Now, nil)
+	m := &Metrics{}
+	h := webhookHandler(secret, st, testLogger(t), time.Now, nil, m)
 	body := `{"update_id": 77, "message": {"message_id": 1, "date": 0, "text": "hi", "chat": {"id": 5, "type": "private"}}}`
 	tests := []struct {
 		name   string
@@ -261,6 +262,9 @@ func TestWebhookSecret(t *testing.T) {
 	p, _ := st.Pending(context.Background(), 10)
 	if len(p) != 1 || p[0].ID != 77 || p[0].Chat != 5 {
 		t.Errorf("journal = %+v, want update 77 once, chat 5", p)
+	}
+	if in, dup := m.UpdatesIn.Load(), m.Duplicates.Load(); in != 1 || dup != 1 {
+		t.Errorf("counted %d new and %d duplicate updates, want 1 and 1", in, dup)
 	}
 }
 

@@ -127,7 +127,8 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 			return c, nil, fmt.Errorf("đọc tệp cấu hình: %w", err)
 		}
 		if err := yaml.UnmarshalWithOptions(data, &c, yaml.Strict()); err != nil {
-			return c, nil, fmt.Errorf("tệp cấu hình %s không hợp lệ:\n%s", *file, yaml.FormatError(err, false, true))
+			// The error quotes the file's lines: mask the secrets in them.
+			return c, nil, fmt.Errorf("tệp cấu hình %s không hợp lệ:\n%s", *file, maskYAMLSource(yaml.FormatError(err, false, true)))
 		}
 	}
 	set := func(name string, dst *string) {
@@ -351,12 +352,13 @@ func mask(s string) string {
 func maskURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || u.User == nil {
-		return s
+		return maskStoreQuery(s)
 	}
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "****")
 	}
-	return u.String()
+	// Sentinel URLs carry passwords in the query too.
+	return maskStoreQuery(u.String())
 }
 
 // Masked returns c with every secret masked, for printing.
