@@ -16,9 +16,11 @@ import (
 // Text is cut into syllables: maximal runs of letters, digits and combining
 // marks, so that decomposed (NFD) text stays whole. Each syllable has two
 // forms: the exact form (NFC, lower case) and the folded form (no marks,
-// đ→d, lower case). The index holds folded syllables, exact syllables and
-// folded syllable bigrams in separate fields; queries are analysed by the
-// same functions, so index and query always agree.
+// đ→d, lower case). bleve indexes folded syllables; the ranker keeps
+// folded syllables, exact syllables and folded syllable pairs. Queries are
+// analysed by the same functions, so index and query always agree. The
+// exact and pair analyzers are registered too, though no field of the
+// index uses them now.
 
 // Names of the analyzers registered with bleve.
 const (

@@ -11,16 +11,17 @@ import (
 
 // Ranking.
 //
-// bleve finds the candidates; the ranker orders them by BM25 computed per
+// bleve finds candidates by folded syllables and the ranker's pair
+// postings by syllable pairs; the ranker orders them by BM25 computed per
 // field over folded syllables and syllable pairs, plus an exact-diacritics
 // term for words typed with marks and the evidence of the best paragraph.
-// bleve's own
-// scores are not used for the order: its BM25 multiplies the idf in twice,
-// takes the square root of term frequencies and scales by the share of
-// query clauses matched, which favours long passages that share many
-// common words with the question.
+// bleve's own scores only help choose candidates: its BM25 multiplies the
+// idf in twice, takes the square root of term frequencies and scales by
+// the share of query clauses matched, which favours long passages that
+// share many common words with the question.
 
-// candidates is how many passages bleve returns for reranking.
+// candidates is how many passages the ranker orders; bleve is asked for
+// twice as many.
 const candidates = 100
 
 // Ranked fields.
