@@ -241,9 +241,9 @@ func newLoadWorld(ctx context.Context, o worldOptions) (_ *loadWorld, err error)
 	}
 	key := make([]byte, 16)
 	_, _ = rand.Read(key)
-	sendRate, gap := "100000", "0s"
+	sendRate, gap, groupRate := "100000", "0s", "100000"
 	if o.telegramLimits {
-		sendRate, gap = "30", "1s"
+		sendRate, gap, groupRate = "30", "1s", "20"
 	}
 	w.serve = &loadtest.Serve{
 		Bin: o.bin, Args: o.args,
@@ -259,6 +259,7 @@ func newLoadWorld(ctx context.Context, o worldOptions) (_ *loadWorld, err error)
 			"ADMIN_LISTEN=127.0.0.1:" + strconv.Itoa(admin),
 			"SEND_RATE=" + sendRate,
 			"CHAT_GAP=" + gap,
+			"GROUP_RATE=" + groupRate,
 			"LOG_LEVEL=info",
 			"CAUNOI_CONFIG=",
 			"REDIS_URL=",
