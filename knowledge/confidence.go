@@ -29,8 +29,7 @@ import (
 // low/none 0.973, right answers high 0.803 (0.973 and 0.809 with the
 // candidates from pair postings and idf from the ranker's body
 // frequencies, which include the section heading). The test fails if the
-// constants
-// no longer give at least 0.90 and 0.70.
+// constants no longer give at least 0.90 and 0.70.
 const (
 	// highCoverage and highPairs: at or above both, a hit is high.
 	highCoverage = 0.60
