@@ -109,7 +109,9 @@ type Journal interface {
 	// Done marks the entry handled. Its ID is remembered for deduplication
 	// until Prune forgets it.
 	Done(ctx context.Context, id int64) error
-	// Prune forgets done entries received before before.
+	// Prune forgets done entries received before before, and the outbox's
+	// record of messages sent before before (after which the same key may be
+	// enqueued again).
 	Prune(ctx context.Context, before time.Time) error
 }
 

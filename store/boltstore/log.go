@@ -210,7 +210,7 @@ func (s *Store) Prune(ctx context.Context, before time.Time) error {
 				return err
 			}
 		}
-		return nil
+		return pruneSent(tx, before)
 	})
 	if err != nil {
 		return fmt.Errorf("prune journal: %w", err)

@@ -226,5 +226,5 @@ func (s *Store) Prune(ctx context.Context, before time.Time) error {
 	if err != nil {
 		return fmt.Errorf("prune journal: %w", err)
 	}
-	return nil
+	return s.PruneSent(ctx, before)
 }

@@ -79,7 +79,7 @@ func WriteSample(tb testing.TB, s caunoi.Store) Sample {
 		}
 		w.Pending = append(w.Pending, e)
 	}
-	w.Outbox = []caunoi.OutMessage{outMessage("o1", 8, suiteEpoch, suiteEpoch), outMessage("o2", 8, suiteEpoch.Add(time.Second), suiteEpoch.Add(time.Second))}
+	w.Outbox = []caunoi.OutMessage{outMessage("o1", 8, suiteEpoch, suiteEpoch), outMessage("o2", 9, suiteEpoch.Add(time.Second), suiteEpoch.Add(time.Second))}
 	fail("Enqueue", s.Enqueue(ctx, w.Outbox))
 	w.Values = map[string]string{"cau-hinh": "giữ nguyên"}
 	for k, v := range w.Values {
