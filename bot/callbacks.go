@@ -141,10 +141,13 @@ func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery, r *reply)
 		if err != nil {
 			return fail(err)
 		}
-		b.metrics.escalated()
-		if err := b.store.Delete(ctx, draftKey(chat)); err != nil {
-			return &retryableError{err}
+		if !out.Replayed {
+			b.metrics.escalated()
 		}
+		// The draft goes only once the notices are in the outbox: if the
+		// bot dies before that, this update is handled again, finds the
+		// draft, and the desk replays the same ticket and notices.
+		r.afterFlush(func(ctx context.Context) error { return b.store.Delete(ctx, draftKey(chat)) })
 		r.add(outgoing{Kind: outMarkup, Chat: chat, Message: msg.ID})
 		return b.deliver(ctx, out, r)
 

@@ -22,7 +22,11 @@ type reply struct {
 	update int64
 	msgs   []outgoing
 	keys   []string
+	after  []func(context.Context) error
 }
+
+// afterFlush runs f once the messages are stored in the outbox.
+func (r *reply) afterFlush(f func(context.Context) error) { r.after = append(r.after, f) }
 
 func (r *reply) add(o outgoing) {
 	r.msgs = append(r.msgs, o)
@@ -61,7 +65,15 @@ func (b *Bot) handle(ctx context.Context, upd *models.Update) error {
 	if err != nil {
 		return err
 	}
-	return b.flush(ctx, r)
+	if err := b.flush(ctx, r); err != nil {
+		return err
+	}
+	for _, f := range r.after {
+		if err := f(ctx); err != nil {
+			return &retryableError{err}
+		}
+	}
+	return nil
 }
 
 func (b *Bot) flush(ctx context.Context, r *reply) error {
