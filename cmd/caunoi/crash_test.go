@@ -42,6 +42,11 @@ func TestMain(m *testing.M) {
 // crashWorld is a load world whose serve process is this test binary.
 func crashWorld(t *testing.T, o worldOptions) *loadWorld {
 	t.Helper()
+	// These runs take minutes of wall time with real processes and kills;
+	// they run when asked, as documented in docs/RELIABILITY.md.
+	if os.Getenv("CAUNOI_CRASH_TESTS") != "1" {
+		t.Skip("crash and fault runs are off; set CAUNOI_CRASH_TESTS=1 to run them")
+	}
 	bin, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
