@@ -85,3 +85,26 @@ func (r Role) Label() string {
 	}
 	return string(r)
 }
+
+// Usable reports whether the invite is unused and unexpired at now.
+func (inv Invite) Usable(now time.Time) bool {
+	if inv.UsedBy != 0 || !inv.UsedAt.IsZero() {
+		return false
+	}
+	return inv.Expires.IsZero() || now.Before(inv.Expires)
+}
+
+// Grant returns o with the invite's role, commune and department merged in.
+func (inv Invite) Grant(o Official) Official {
+	o.Roles = slices.Clone(o.Roles)
+	if inv.Role != "" && !o.Has(inv.Role) {
+		o.Roles = append(o.Roles, inv.Role)
+	}
+	if inv.Commune != "" {
+		o.Commune = inv.Commune
+	}
+	if inv.Department != "" {
+		o.Department = inv.Department
+	}
+	return o
+}

@@ -1,6 +1,9 @@
 package caunoi
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Status is where a ticket stands.
 type Status string
@@ -174,4 +177,24 @@ func (k EventKind) Label() string {
 		return "nhắc hạn"
 	}
 	return string(k)
+}
+
+// Matches reports whether t passes every filter of f.
+func (f TicketFilter) Matches(t Ticket) bool {
+	if f.Department != "" && t.Department != f.Department {
+		return false
+	}
+	if f.Asker != 0 && t.Asker != f.Asker {
+		return false
+	}
+	if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, t.Status) {
+		return false
+	}
+	if !f.CreatedAfter.IsZero() && t.Created.Before(f.CreatedAfter) {
+		return false
+	}
+	if !f.CreatedBefore.IsZero() && !t.Created.Before(f.CreatedBefore) {
+		return false
+	}
+	return true
 }

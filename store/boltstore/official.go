@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/caunoi/caunoi"
@@ -106,11 +105,11 @@ func (s *Store) RedeemInvite(ctx context.Context, code string, o caunoi.Official
 		if err := get(b, []byte(code), &inv); err != nil {
 			return err
 		}
-		if !usable(inv, now) {
+		if !inv.Usable(now) {
 			return clean(caunoi.ErrExpired)
 		}
 		inv.UsedBy, inv.UsedAt = o.ID, now
-		out = mergeInvite(o, inv)
+		out = inv.Grant(o)
 		if err := put(b, []byte(code), inv); err != nil {
 			return err
 		}
@@ -120,28 +119,6 @@ func (s *Store) RedeemInvite(ctx context.Context, code string, o caunoi.Official
 		return caunoi.Official{}, fmt.Errorf("redeem invite: %w", err)
 	}
 	return out, nil
-}
-
-// usable reports whether inv is unused and unexpired at now.
-func usable(inv caunoi.Invite, now time.Time) bool {
-	if inv.UsedBy != 0 || !inv.UsedAt.IsZero() {
-		return false
-	}
-	return inv.Expires.IsZero() || now.Before(inv.Expires)
-}
-
-func mergeInvite(o caunoi.Official, inv caunoi.Invite) caunoi.Official {
-	o.Roles = slices.Clone(o.Roles)
-	if inv.Role != "" && !o.Has(inv.Role) {
-		o.Roles = append(o.Roles, inv.Role)
-	}
-	if inv.Commune != "" {
-		o.Commune = inv.Commune
-	}
-	if inv.Department != "" {
-		o.Department = inv.Department
-	}
-	return o
 }
 
 // ReplaceCommunes replaces the whole registry in one transaction.

@@ -203,7 +203,7 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 			if err := get(tickets, number, &t); err != nil {
 				return false, err
 			}
-			if !matches(t, f) {
+			if !f.Matches(t) {
 				return true, nil
 			}
 			out = append(out, t)
@@ -214,25 +214,6 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 		return nil, fmt.Errorf("list tickets: %w", err)
 	}
 	return out, nil
-}
-
-func matches(t caunoi.Ticket, f caunoi.TicketFilter) bool {
-	if f.Department != "" && t.Department != f.Department {
-		return false
-	}
-	if f.Asker != 0 && t.Asker != f.Asker {
-		return false
-	}
-	if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, t.Status) {
-		return false
-	}
-	if !f.CreatedAfter.IsZero() && t.Created.Before(f.CreatedAfter) {
-		return false
-	}
-	if !f.CreatedBefore.IsZero() && !t.Created.Before(f.CreatedBefore) {
-		return false
-	}
-	return true
 }
 
 // scanDesc walks keys prefix+timeKey+number from the newest created before

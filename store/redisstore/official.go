@@ -171,7 +171,7 @@ func (s *Store) RedeemInvite(ctx context.Context, code string, o caunoi.Official
 		if err := getJSON(ctx, tx, ik, &inv); err != nil {
 			return err
 		}
-		if !usable(inv, now) {
+		if !inv.Usable(now) {
 			return caunoi.ErrExpired
 		}
 		old, err := s.loadOfficial(ctx, tx, ok)
@@ -179,7 +179,7 @@ func (s *Store) RedeemInvite(ctx context.Context, code string, o caunoi.Official
 			return err
 		}
 		inv.UsedBy, inv.UsedAt = o.ID, now
-		merged := mergeInvite(o, inv)
+		merged := inv.Grant(o)
 		invData, err := encode(inv)
 		if err != nil {
 			return err
@@ -200,28 +200,6 @@ func (s *Store) RedeemInvite(ctx context.Context, code string, o caunoi.Official
 		return caunoi.Official{}, fmt.Errorf("redeem invite: %w", err)
 	}
 	return out, nil
-}
-
-// usable reports whether inv is unused and unexpired at now.
-func usable(inv caunoi.Invite, now time.Time) bool {
-	if inv.UsedBy != 0 || !inv.UsedAt.IsZero() {
-		return false
-	}
-	return inv.Expires.IsZero() || now.Before(inv.Expires)
-}
-
-func mergeInvite(o caunoi.Official, inv caunoi.Invite) caunoi.Official {
-	o.Roles = slices.Clone(o.Roles)
-	if inv.Role != "" && !o.Has(inv.Role) {
-		o.Roles = append(o.Roles, inv.Role)
-	}
-	if inv.Commune != "" {
-		o.Commune = inv.Commune
-	}
-	if inv.Department != "" {
-		o.Department = inv.Department
-	}
-	return o
 }
 
 // ReplaceCommunes replaces the whole registry in one MULTI/EXEC.

@@ -279,7 +279,7 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 			if err := json.Unmarshal(data, &t); err != nil {
 				return err
 			}
-			if matches(t, f) {
+			if f.Matches(t) {
 				out = append(out, t)
 			}
 			return nil
@@ -298,23 +298,4 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 		out = out[:f.Limit]
 	}
 	return out, nil
-}
-
-func matches(t caunoi.Ticket, f caunoi.TicketFilter) bool {
-	if f.Department != "" && t.Department != f.Department {
-		return false
-	}
-	if f.Asker != 0 && t.Asker != f.Asker {
-		return false
-	}
-	if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, t.Status) {
-		return false
-	}
-	if !f.CreatedAfter.IsZero() && t.Created.Before(f.CreatedAfter) {
-		return false
-	}
-	if !f.CreatedBefore.IsZero() && !t.Created.Before(f.CreatedBefore) {
-		return false
-	}
-	return true
 }
