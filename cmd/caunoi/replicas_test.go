@@ -37,7 +37,14 @@ func TestTwoReplicasOneRedis(t *testing.T) {
 	cfg.SendRate, cfg.ChatGap, cfg.GroupRate = 1000, "0s", 10000
 	const secret = "replica-webhook-secret-0123"
 
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// The replicas' logs are shown when the test fails.
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("replica logs:\n%s", logs.String())
+		}
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var handlers []http.Handler
