@@ -130,91 +130,127 @@ func (s *Store) Ticket(ctx context.Context, number string) (caunoi.Ticket, error
 	return t, nil
 }
 
-// UpdateTicket applies fn to the current ticket in an optimistic
-// transaction: WATCH the ticket, run fn, then MULTI/EXEC the ticket, its new
-// events and any index changes; retried when another writer got there
-// first. An error from fn is returned unchanged and nothing is stored.
+// updateScript stores an updated ticket if the ticket and the length of its
+// timeline are still what the caller read; otherwise it stores nothing and
+// returns {current ticket, current length}, so that the caller can try again
+// without another read. It returns nil when the ticket does not exist and 1
+// when it stored. Which change to make is decided in Go; the script only
+// checks and writes.
+//
+// KEYS: ticket, events, tix:created, old tix:dept, new tix:dept,
+// old tix:asker, new tix:asker
+// ARGV: expected ticket, expected length, new ticket, number, score,
+// reindex ("1" or "0"), new events...
+var updateScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then return false end
+local n = redis.call('LLEN', KEYS[2])
+if cur ~= ARGV[1] or n ~= tonumber(ARGV[2]) then return {cur, n} end
+redis.call('SET', KEYS[1], ARGV[3])
+if #ARGV > 6 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 7)) end
+if ARGV[6] == '1' then
+  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
+  redis.call('ZREM', KEYS[4], ARGV[4])
+  redis.call('ZADD', KEYS[5], ARGV[5], ARGV[4])
+  redis.call('ZREM', KEYS[6], ARGV[4])
+  redis.call('ZADD', KEYS[7], ARGV[5], ARGV[4])
+end
+return 1
+`)
+
+// UpdateTicket applies fn to the current ticket and stores the result, its
+// new events and any index changes with one script, which first checks that
+// the ticket and its timeline are unchanged since they were read. A normal
+// update is two round trips: one read (the ticket and the length of its
+// timeline) and the script. When another writer got there first, the script
+// hands back the current state and fn runs again on it, up to
+// maxTxAttempts times; then the update fails with caunoi.ErrConflict. An
+// error from fn is returned unchanged and nothing is stored.
 func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi.Ticket) ([]caunoi.Event, error)) (caunoi.Ticket, error) {
 	tk, ek := s.ticketKey(number), s.eventsKey(number)
 	var (
-		out   caunoi.Ticket
-		fnErr error
+		get  *redis.StringCmd
+		llen *redis.IntCmd
 	)
-	err := s.watch(ctx, func(tx *redis.Tx) error {
-		fnErr = nil
-		// Read the ticket and the length of its timeline in one round trip.
-		var (
-			get  *redis.StringCmd
-			llen *redis.IntCmd
-		)
-		_, err := tx.Pipelined(ctx, func(p redis.Pipeliner) error {
-			get, llen = p.Get(ctx, tk), p.LLen(ctx, ek)
-			return nil
-		})
-		if errors.Is(err, redis.Nil) {
-			return caunoi.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		raw, _ := get.Bytes()
-		var old, cur caunoi.Ticket
-		if err := json.Unmarshal(raw, &old); err != nil {
-			return err
-		}
-		if err := json.Unmarshal(raw, &cur); err != nil {
-			return err
-		}
-		evs, err := fn(&cur)
-		if err != nil {
-			fnErr = err
-			return err
-		}
-		cur.Number = number
-		tdata, err := encode(cur)
-		if err != nil {
-			return err
-		}
-		var evData []any
-		if len(evs) > 0 {
-			n := llen.Val()
-			for i, e := range evs {
-				e.Ticket, e.Seq = number, int(n)+i+1
-				data, err := encode(e)
-				if err != nil {
-					return err
-				}
-				evData = append(evData, data)
-			}
-		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, tk, tdata, 0)
-			if len(evData) > 0 {
-				p.RPush(ctx, ek, evData...)
-			}
-			if !old.Created.Equal(cur.Created) {
-				p.ZAdd(ctx, s.key("tix", "created"), redis.Z{Score: micros(cur.Created), Member: number})
-			}
-			if old.Department != cur.Department || !old.Created.Equal(cur.Created) {
-				p.ZRem(ctx, s.deptIndex(old.Department), number)
-				p.ZAdd(ctx, s.deptIndex(cur.Department), redis.Z{Score: micros(cur.Created), Member: number})
-			}
-			if old.Asker != cur.Asker || !old.Created.Equal(cur.Created) {
-				p.ZRem(ctx, s.askerIndex(old.Asker), number)
-				p.ZAdd(ctx, s.askerIndex(cur.Asker), redis.Z{Score: micros(cur.Created), Member: number})
-			}
-			return nil
-		})
-		out = cur
-		return err
-	}, tk)
-	if fnErr != nil && err == fnErr {
-		return caunoi.Ticket{}, fnErr
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get, llen = p.Get(ctx, tk), p.LLen(ctx, ek)
+		return nil
+	})
+	if errors.Is(err, redis.Nil) {
+		err = caunoi.ErrNotFound
 	}
 	if err != nil {
 		return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 	}
-	return out, nil
+	raw, n := get.Val(), llen.Val()
+	for range maxTxAttempts {
+		var old, cur caunoi.Ticket
+		if err := json.Unmarshal([]byte(raw), &old); err != nil {
+			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
+		}
+		cur = old
+		// fn may change the slices in place; give it copies.
+		cur.Results = slices.Clone(old.Results)
+		cur.Attachments = slices.Clone(old.Attachments)
+		cur.Applied = slices.Clone(old.Applied)
+		evs, err := fn(&cur)
+		if err != nil {
+			return caunoi.Ticket{}, err
+		}
+		cur.Number = number
+		args, err := updateArgs(raw, n, old, cur, evs)
+		if err != nil {
+			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
+		}
+		keys := []string{tk, ek, s.key("tix", "created"),
+			s.deptIndex(old.Department), s.deptIndex(cur.Department),
+			s.askerIndex(old.Asker), s.askerIndex(cur.Asker)}
+		res, err := updateScript.Run(ctx, s.rdb, keys, args...).Result()
+		if errors.Is(err, redis.Nil) {
+			err = caunoi.ErrNotFound
+		}
+		if err != nil {
+			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
+		}
+		if ok, _ := res.(int64); ok == 1 {
+			return cur, nil
+		}
+		// Another writer got there first: try again on what it stored.
+		state, _ := res.([]any)
+		if len(state) != 2 {
+			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: unexpected reply %v", number, res)
+		}
+		raw, _ = state[0].(string)
+		n, _ = state[1].(int64)
+		if err := ctx.Err(); err != nil {
+			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
+		}
+	}
+	return caunoi.Ticket{}, fmt.Errorf("update ticket %s: gave up after %d attempts under contention: %w", number, maxTxAttempts, caunoi.ErrConflict)
+}
+
+// updateArgs returns updateScript's ARGV for changing old (stored as raw,
+// with n events) into cur and appending evs.
+func updateArgs(raw string, n int64, old, cur caunoi.Ticket, evs []caunoi.Event) ([]any, error) {
+	tdata, err := encode(cur)
+	if err != nil {
+		return nil, err
+	}
+	reindex := "0"
+	if old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created) {
+		reindex = "1"
+	}
+	args := make([]any, 0, 6+len(evs))
+	args = append(args, raw, n, tdata, cur.Number, microsArg(cur.Created), reindex)
+	for i, e := range evs {
+		e.Ticket, e.Seq = cur.Number, int(n)+i+1
+		data, err := encode(e)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, data)
+	}
+	return args, nil
 }
 
 // Events returns the ticket's timeline in order, or caunoi.ErrNotFound.
