@@ -20,7 +20,9 @@ var TelegramLimits = Limits{Global: 30, PerChat: time.Second, Group: 20, GroupWi
 
 // limiter decides when the next message to a chat may go: a minimum gap
 // per chat, a sliding window per group, and a global grid of send slots
-// 1/Global seconds apart. A slot on the grid is taken once, so any one-second
+// 1/Global seconds apart. Each keeps a margin below Telegram's limit: the
+// gap and the group window are 15% longer than the limit, the grid runs at
+// 85% of the rate. A slot on the grid is taken once, so any one-second
 // window holds at most Global sends even when reservations are made out of
 // order (a chat held by its own gap books a later slot while other chats
 // take the earlier ones). Safe for concurrent use.
@@ -62,12 +64,13 @@ func (l *limiter) reserve(chat int64, isGroup bool, now time.Time) time.Time {
 		at = c.next
 	}
 	if isGroup && l.lim.Group > 0 {
-		cut := at.Add(-l.lim.GroupWin)
+		win := l.groupWin()
+		cut := at.Add(-win)
 		for len(c.window) > 0 && !c.window[0].After(cut) {
 			c.window = c.window[1:]
 		}
 		if len(c.window) >= l.lim.Group {
-			if t := c.window[len(c.window)-l.lim.Group].Add(l.lim.GroupWin); t.After(at) {
+			if t := c.window[len(c.window)-l.lim.Group].Add(win); t.After(at) {
 				at = t
 			}
 		}
@@ -83,6 +86,12 @@ func (l *limiter) reserve(chat int64, isGroup bool, now time.Time) time.Time {
 // gap is the spacing kept between two messages to one chat: the limit plus
 // 15%, since requests reach Telegram with some jitter.
 func (l *limiter) gap() time.Duration { return l.lim.PerChat + l.lim.PerChat*15/100 }
+
+// groupWin is the window over which a group gets at most Group messages:
+// GroupWin plus 15%, for the same jitter. A message counts in it from the
+// end of its call (see sending), so Group messages sent back to back are
+// followed by a pause of at least groupWin from the first one's end.
+func (l *limiter) groupWin() time.Duration { return l.lim.GroupWin + l.lim.GroupWin*15/100 }
 
 // takeGlobal books the first free grid slot at or after at.
 func (l *limiter) takeGlobal(at time.Time) time.Time {
@@ -127,18 +136,21 @@ func (l *limiter) hold(chat int64, until time.Time) {
 	}
 }
 
-// forget drops state of chats idle since before, so the map stays small.
-func (l *limiter) forget(before time.Time) {
+// forget drops the state that no longer constrains any send at or after
+// now: grid slots more than a minute old, and chats whose next slot has come
+// and whose group window is empty. It keeps the maps small.
+func (l *limiter) forget(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	cut := before.UnixNano() / max(1, int64(l.unit))
+	cut := now.Add(-time.Minute).UnixNano() / max(1, int64(l.unit))
 	for idx := range l.slots {
 		if idx < cut {
 			delete(l.slots, idx)
 		}
 	}
+	quiet := now.Add(-l.groupWin())
 	for id, c := range l.chats {
-		if c.next.Before(before) && (len(c.window) == 0 || c.window[len(c.window)-1].Before(before)) {
+		if !c.next.After(now) && (len(c.window) == 0 || !c.window[len(c.window)-1].After(quiet)) {
 			delete(l.chats, id)
 		}
 	}

@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -68,8 +70,13 @@ func TestLimiterGroupWindow(t *testing.T) {
 			t.Fatalf("window from message %d holds %d messages", i, n)
 		}
 	}
-	if d := times[44].Sub(t0); d < 2*time.Minute {
-		t.Errorf("45th group message at +%v, want ≥ 2m", d)
+	// The window is a minute plus 15%: the 21st and 41st messages wait for
+	// it, and no longer.
+	for _, i := range []int{20, 40} {
+		want := time.Duration(i/20) * (time.Minute + 9*time.Second)
+		if d := times[i].Sub(t0); d < want || d > want+10*time.Millisecond {
+			t.Errorf("group message %d at +%v, want +%v", i+1, d, want)
+		}
 	}
 }
 
@@ -84,4 +91,99 @@ func TestLimiterHold(t *testing.T) {
 	if len(l.chats) != 0 {
 		t.Errorf("forget left %d chats", len(l.chats))
 	}
+}
+
+// TestLimiterGroupWindowAtReceiver plays one sender against the limiter on
+// an injected clock and counts the messages where Telegram would: at some
+// moment between the start and the end of each call, or a little after its
+// end. Slow calls, retried calls and messages to other chats are mixed in.
+// No 60-second window at the receiving side may hold more than 20 messages
+// to the group.
+func TestLimiterGroupWindowAtReceiver(t *testing.T) {
+	const group = int64(-1001)
+	tests := []struct {
+		name string
+		// call is how long the i-th call to the group takes and whether it
+		// fails (to be sent again; a failed call still counts at Telegram).
+		call func(i int, rnd *rand.Rand) (time.Duration, bool)
+		// seen is when the receiver counts a call that ran from start to end.
+		seen func(start, end time.Time, rnd *rand.Rand) time.Time
+	}{
+		{"fast calls, counted at the start",
+			func(int, *rand.Rand) (time.Duration, bool) { return 20 * time.Millisecond, false },
+			func(start, _ time.Time, _ *rand.Rand) time.Time { return start }},
+		{"every fifth call stalls 10 s, counted at the end",
+			func(i int, _ *rand.Rand) (time.Duration, bool) {
+				if i%5 == 4 {
+					return 10 * time.Second, false
+				}
+				return 30 * time.Millisecond, false
+			},
+			func(_, end time.Time, _ *rand.Rand) time.Time { return end }},
+		{"random stalls up to 30 s, counted anywhere in the call",
+			func(_ int, rnd *rand.Rand) (time.Duration, bool) {
+				if rnd.IntN(4) == 0 {
+					return time.Duration(rnd.Int64N(int64(30 * time.Second))), false
+				}
+				return time.Duration(rnd.Int64N(int64(200 * time.Millisecond))), false
+			},
+			func(start, end time.Time, rnd *rand.Rand) time.Time {
+				return start.Add(time.Duration(rnd.Int64N(int64(end.Sub(start)) + 1)))
+			}},
+		{"failures and retries, counted up to 5 s after the end",
+			func(_ int, rnd *rand.Rand) (time.Duration, bool) {
+				return time.Duration(rnd.Int64N(int64(2 * time.Second))), rnd.IntN(6) == 0
+			},
+			func(_, end time.Time, rnd *rand.Rand) time.Time {
+				return end.Add(time.Duration(rnd.Int64N(int64(5 * time.Second))))
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rnd := rand.New(rand.NewPCG(1, 2))
+			l := newLimiter(TelegramLimits)
+			clock := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
+			var seen []time.Time
+			other := int64(1)
+			for i, sent := 0, 0; sent < 120; i++ {
+				// Other chats keep the global grid busy.
+				for k := 0; k < 3; k++ {
+					l.reserve(other, false, clock)
+					other++
+				}
+				at := l.reserve(group, true, clock)
+				if at.After(clock) {
+					clock = at
+				}
+				start := clock
+				l.sending(group, start)
+				d, failed := tt.call(i, rnd)
+				end := start.Add(d)
+				seen = append(seen, tt.seen(start, end, rnd))
+				clock = end
+				l.sending(group, end)
+				if !failed {
+					sent++
+				}
+				if i%50 == 49 {
+					l.forget(clock)
+				}
+			}
+			sortTimes(seen)
+			best, j := 0, 0
+			for i := range seen {
+				for seen[i].Sub(seen[j]) >= time.Minute {
+					j++
+				}
+				best = max(best, i-j+1)
+			}
+			if best > 20 {
+				t.Errorf("a 60 s window at the receiver holds %d messages to the group, want ≤ 20", best)
+			}
+		})
+	}
+}
+
+func sortTimes(ts []time.Time) {
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
 }

@@ -128,7 +128,7 @@ func (s *sender) run(ctx context.Context) error {
 			}(m)
 		}
 		if now := s.now(); now.Sub(lastForget) > time.Minute {
-			s.lim.forget(now.Add(-time.Minute))
+			s.lim.forget(now)
 			s.mu.Lock()
 			for chat, t := range s.released {
 				if now.Sub(t) > time.Hour {
@@ -269,7 +269,9 @@ func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
 		s.finish(ctx, m.Key)
 		return
 	}
-	at := s.lim.reserve(o.Chat, o.Group, s.now())
+	// Telegram gives groups and channels negative ids: the group window
+	// applies to them even when the message was not marked as a group's.
+	at := s.lim.reserve(o.Chat, o.Group || o.Chat < 0, s.now())
 	if d := at.Sub(s.now()); d > 0 {
 		t := time.NewTimer(d)
 		select {
