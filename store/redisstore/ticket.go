@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -19,35 +20,46 @@ import (
 // sorted sets tix:created, tix:dept:CODE and tix:asker:ID index tickets by
 // creation time in microseconds.
 
-// createScript stores a new ticket unless its idempotency key (the optional
-// sixth key) already names one; it returns the number of the ticket that
-// holds the key.
+// createScript takes the next sequence number and stores a new ticket with
+// it, unless its idempotency key (the optional fifth key) already names a
+// ticket, in one round trip. It returns {1, number} when it stored and
+// {0, ticket JSON} when the key named an earlier ticket.
 //
-// KEYS: ticket, events, tix:created, tix:dept, tix:asker[, idem]
-// ARGV: number, ticket JSON, event JSON, score
+// The number is not known before the script runs, so the keys of the ticket
+// and of its timeline are built here from ARGV[1] and ARGV[2]. They carry the
+// store's hash tag, as the declared keys do, so they live in the same slot
+// and Redis Cluster runs the script on the node that holds them.
+//
+// The script formats nothing but the six-digit sequence: Go sends the
+// number's prefix ("TP-2025-") raw and JSON-escaped, and the ticket and
+// event JSON split where the number goes.
+//
+// KEYS: seq, tix:created, tix:dept, tix:asker[, idem]
+// ARGV: ticket key prefix, events key prefix, number prefix, number prefix
+// in JSON, ticket JSON before and after the number, event JSON before and
+// after the number, score
 var createScript = redis.NewScript(`
-if #KEYS == 6 then
-  local existing = redis.call('GET', KEYS[6])
-  if existing then return existing end
+if #KEYS == 5 then
+  local existing = redis.call('GET', KEYS[5])
+  if existing then
+    local t = redis.call('GET', ARGV[1] .. existing)
+    if not t then return redis.error_reply('ticket ' .. existing .. ' of the idempotency key is missing') end
+    return {0, t}
+  end
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return redis.error_reply('ticket ' .. ARGV[1] .. ' exists')
+local seq = string.format('%06d', redis.call('INCR', KEYS[1]))
+local number = ARGV[3] .. seq
+local tk = ARGV[1] .. number
+if redis.call('EXISTS', tk) == 1 then
+  return redis.error_reply('ticket ' .. number .. ' exists')
 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('RPUSH', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
-redis.call('ZADD', KEYS[5], ARGV[4], ARGV[1])
-if #KEYS == 6 then redis.call('SET', KEYS[6], ARGV[1]) end
-return ARGV[1]
-`)
-
-// reserveScript returns {number, 0} when the idempotency key names a ticket,
-// else {"", the next sequence}. KEYS: idem, seq
-var reserveScript = redis.NewScript(`
-local existing = redis.call('GET', KEYS[1])
-if existing then return {existing, 0} end
-return {'', redis.call('INCR', KEYS[2])}
+redis.call('SET', tk, ARGV[5] .. ARGV[4] .. seq .. ARGV[6])
+redis.call('RPUSH', ARGV[2] .. number, ARGV[7] .. ARGV[4] .. seq .. ARGV[8])
+redis.call('ZADD', KEYS[2], ARGV[9], number)
+redis.call('ZADD', KEYS[3], ARGV[9], number)
+redis.call('ZADD', KEYS[4], ARGV[9], number)
+if #KEYS == 5 then redis.call('SET', KEYS[5], number) end
+return {1, number}
 `)
 
 func (s *Store) ticketKey(number string) string { return s.key("t", number) }
@@ -57,67 +69,73 @@ func (s *Store) askerIndex(a caunoi.UserID) string {
 	return s.key("tix", "asker", strconv.FormatInt(int64(a), 10))
 }
 
-// CreateTicket stores t with ev as its first event, numbering it from
-// prefix, the year of t.Created and INCR on seq:PREFIX:YEAR. A set IdemKey
-// that was used before returns the earlier ticket with created=false. When
-// two calls race with one key, the loser's sequence number is not used.
+// Where the number goes in the JSON of a ticket and of an event: right after
+// these openings, which json.Marshal writes first because Number and Ticket
+// are the first fields of their structs.
+var (
+	ticketJSONHead = []byte(`{"Number":"`)
+	eventJSONHead  = []byte(`{"Ticket":"`)
+)
+
+// splitAtNumber encodes v, whose number field is empty, and splits the JSON
+// where the number goes.
+func splitAtNumber(v any, head []byte) (before, after []byte, err error) {
+	data, err := encode(v)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !bytes.HasPrefix(data, head) || len(data) <= len(head) || data[len(head)] != '"' {
+		return nil, nil, fmt.Errorf("encode %T: the number is not the first field", v)
+	}
+	return head, data[len(head):], nil
+}
+
+// CreateTicket stores t with ev as its first event in one round trip,
+// numbering it from prefix, the year of t.Created and INCR on
+// seq:PREFIX:YEAR. A set IdemKey that was used before returns the earlier
+// ticket with created=false and takes no number.
 func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket, ev caunoi.Event) (caunoi.Ticket, bool, error) {
 	if prefix == "" {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: empty prefix: %w", caunoi.ErrInvalid)
 	}
 	year := t.Created.Year()
-	seq := s.key("seq", prefix, strconv.Itoa(year))
-	idem := ""
-	var n int64
-	if t.IdemKey == "" {
-		var err error
-		if n, err = s.rdb.Incr(ctx, seq).Result(); err != nil {
-			return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
-		}
-	} else {
-		// One round trip: the earlier ticket's number, or a new sequence.
-		idem = s.key("idem", t.IdemKey)
-		res, err := reserveScript.Run(ctx, s.rdb, []string{idem, seq}).Slice()
-		if err == nil && len(res) != 2 {
-			err = fmt.Errorf("unexpected reply %v", res)
-		}
-		if err != nil {
-			return caunoi.Ticket{}, false, fmt.Errorf("create ticket: reserve a number: %w", err)
-		}
-		if existing, ok := res[0].(string); ok && existing != "" {
-			got, err := s.Ticket(ctx, existing)
-			if err != nil {
-				return caunoi.Ticket{}, false, fmt.Errorf("create ticket: earlier %w", err)
-			}
-			return got, false, nil
-		}
-		n, _ = res[1].(int64)
-	}
-	t.Number = fmt.Sprintf("%s-%04d-%06d", prefix, year, n)
-	ev.Ticket, ev.Seq = t.Number, 1
-	tdata, err := encode(t)
+	numPrefix := fmt.Sprintf("%s-%04d-", prefix, year)
+	quoted, err := encode(numPrefix)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
-	edata, err := encode(ev)
+	t.Number = ""
+	ev.Ticket, ev.Seq = "", 1
+	tBefore, tAfter, err := splitAtNumber(t, ticketJSONHead)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
-	keys := []string{s.ticketKey(t.Number), s.eventsKey(t.Number), s.key("tix", "created"), s.deptIndex(t.Department), s.askerIndex(t.Asker)}
-	if idem != "" {
-		keys = append(keys, idem)
-	}
-	holder, err := createScript.Run(ctx, s.rdb, keys, t.Number, tdata, edata, microsArg(t.Created)).Text()
+	eBefore, eAfter, err := splitAtNumber(ev, eventJSONHead)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
-	if holder != t.Number {
-		got, err := s.Ticket(ctx, holder)
-		if err != nil {
-			return caunoi.Ticket{}, false, fmt.Errorf("create ticket: earlier %w", err)
+	keys := []string{s.key("seq", prefix, strconv.Itoa(year)), s.key("tix", "created"), s.deptIndex(t.Department), s.askerIndex(t.Asker)}
+	if t.IdemKey != "" {
+		keys = append(keys, s.key("idem", t.IdemKey))
+	}
+	res, err := createScript.Run(ctx, s.rdb, keys,
+		s.ticketKey(""), s.eventsKey(""), numPrefix, quoted[1:len(quoted)-1],
+		tBefore, tAfter, eBefore, eAfter, microsArg(t.Created)).Slice()
+	if err == nil && len(res) != 2 {
+		err = fmt.Errorf("unexpected reply %v", res)
+	}
+	if err != nil {
+		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
+	}
+	val, _ := res[1].(string)
+	if created, _ := res[0].(int64); created == 0 {
+		var got caunoi.Ticket
+		if err := json.Unmarshal([]byte(val), &got); err != nil {
+			return caunoi.Ticket{}, false, fmt.Errorf("create ticket: earlier ticket: %w", err)
 		}
 		return got, false, nil
 	}
+	t.Number = val
 	return t, true, nil
 }
 
