@@ -52,10 +52,23 @@ type sender struct {
 	// replicas on one store. A chat is sent to only from due lists read
 	// while its lease was held, so two replicas never send one message.
 	owned map[int64]bool
-	// unrecorded are messages Telegram accepted whose "sent" record the
-	// store refused (a full disk, a lost connection): they are not sent
-	// again, their chats wait, and the record is retried every round.
-	unrecorded map[string]bool
+	// unrecorded are messages Telegram accepted whose records the store
+	// refused (a full disk, a lost connection): the binding that routes
+	// replies to their ticket, when they have one, and the "sent" record.
+	// They are not sent again, their chats wait, and the records are
+	// retried every round, the binding first.
+	unrecorded map[string]*binding
+	// binding counts, per chat, the messages naming a ticket that are being
+	// sent or whose binding is not stored yet.
+	binding map[int64]int
+}
+
+// binding is the record that routes replies to a sent message to its
+// ticket; nil in unrecorded when only the "sent" record is missing.
+type binding struct {
+	chat  int64
+	key   string
+	value []byte
 }
 
 func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, now func() time.Time, m *Metrics) *sender {
@@ -69,7 +82,8 @@ func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, no
 		doneGen:  make(map[int64]uint64),
 		owned:    make(map[int64]bool),
 
-		unrecorded: make(map[string]bool),
+		unrecorded: make(map[string]*binding),
+		binding:    make(map[int64]int),
 	}
 }
 
@@ -174,7 +188,8 @@ func (s *sender) heads(due []caunoi.OutMessage, now time.Time, gen uint64) []cau
 	var out []caunoi.OutMessage
 	for _, chat := range order {
 		m := due[first[chat]]
-		if s.busy[chat] || s.inflight[m.Key] || s.unrecorded[m.Key] || s.doneGen[chat] > gen {
+		_, unrecorded := s.unrecorded[m.Key]
+		if s.busy[chat] || s.inflight[m.Key] || unrecorded || s.doneGen[chat] > gen {
 			continue
 		}
 		if until, ok := s.held[chat]; ok {
@@ -285,6 +300,9 @@ func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
 	// stopping: abandoning it halfway would leave Telegram holding a message
 	// that the outbox still counts as unsent, and it would go twice.
 	ctx = context.WithoutCancel(ctx)
+	if o.Bind != "" {
+		s.bindStarted(o.Chat)
+	}
 	started := s.now()
 	s.lim.sending(o.Chat, started)
 	msgID, err := s.send(ctx, o)
@@ -296,21 +314,59 @@ func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
 	switch {
 	case err == nil:
 		if o.Bind != "" && msgID != 0 {
-			if _, err := s.store.SetNX(ctx, msgKey(o.Chat, msgID), []byte(o.Bind), 0); err != nil {
-				s.log.Error("bind message to ticket", "chat_id", o.Chat, "ticket_id", o.Bind, "err", err)
+			b := &binding{chat: o.Chat, key: msgKey(o.Chat, msgID), value: []byte(o.Bind)}
+			if _, err := s.store.SetNX(ctx, b.key, b.value, 0); err != nil {
+				// Without its binding, a staff reply to this card would
+				// reach no ticket: keep the message unrecorded until both
+				// records are stored.
+				s.mu.Lock()
+				s.unrecorded[m.Key] = b
+				s.mu.Unlock()
+				s.log.Error("bind message to ticket; will retry the record, not the send", "chat_id", o.Chat, "ticket_id", o.Bind, "key", m.Key, "err", err)
+				return
 			}
+		}
+		if o.Bind != "" {
+			s.bindDone(o.Chat)
 		}
 		s.finish(ctx, m.Key)
 	default:
+		if o.Bind != "" {
+			s.bindDone(o.Chat)
+		}
 		s.failed(ctx, m, o, err, started)
 	}
+}
+
+func (s *sender) bindStarted(chat int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.binding[chat]++
+}
+
+func (s *sender) bindDone(chat int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.binding[chat]--; s.binding[chat] <= 0 {
+		delete(s.binding, chat)
+	}
+}
+
+// bindingPending reports whether a message to chat that names a ticket is
+// being sent, or was sent and the record routing replies to it to the
+// ticket is not stored yet. A reply in chat that finds no ticket may then
+// be a reply to that message, and is worth handling again shortly.
+func (s *sender) bindingPending(chat int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.binding[chat] > 0
 }
 
 func (s *sender) finish(ctx context.Context, key string) {
 	// ErrNotFound: another replica recorded it first.
 	if err := s.store.Sent(ctx, key); err != nil && !errors.Is(err, caunoi.ErrNotFound) {
 		s.mu.Lock()
-		s.unrecorded[key] = true
+		s.unrecorded[key] = nil
 		s.mu.Unlock()
 		if ctx.Err() == nil {
 			s.log.Error("mark outbox message sent; will retry the record, not the send", "key", key, "err", err)
@@ -318,7 +374,7 @@ func (s *sender) finish(ctx context.Context, key string) {
 	}
 }
 
-// record retries the "sent" records the store refused before.
+// record retries the bindings and "sent" records the store refused before.
 func (s *sender) record(ctx context.Context) {
 	s.mu.Lock()
 	keys := make([]string, 0, len(s.unrecorded))
@@ -327,8 +383,20 @@ func (s *sender) record(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	for _, k := range keys {
+		s.mu.Lock()
+		b := s.unrecorded[k]
+		s.mu.Unlock()
+		if b != nil {
+			if _, err := s.store.SetNX(ctx, b.key, b.value, 0); err != nil {
+				return // the store is still refusing: try again next round
+			}
+			s.mu.Lock()
+			s.unrecorded[k] = nil
+			s.mu.Unlock()
+			s.bindDone(b.chat)
+		}
 		if err := s.store.Sent(ctx, k); err != nil && !errors.Is(err, caunoi.ErrNotFound) {
-			return // the store is still refusing: try again next round
+			return
 		}
 		s.mu.Lock()
 		delete(s.unrecorded, k)

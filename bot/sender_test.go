@@ -2,9 +2,11 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -200,4 +202,113 @@ func TestSenderDropsRefusedMessage(t *testing.T) {
 	if !strings.Contains(fmt.Sprint(srv.Requests()), "400") {
 		t.Errorf("the malformed message was not refused by the emulator")
 	}
+}
+
+// refusingStore refuses writes of the records that follow a send (the
+// binding of a message to its ticket, the "sent" record) while refuse is
+// set, as a full disk or a lost connection would.
+type refusingStore struct {
+	caunoi.Store
+	refuse  atomic.Bool
+	refused atomic.Int64
+}
+
+var errNoSpace = errors.New("write caunoi.db: no space left on device")
+
+func (s *refusingStore) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if s.refuse.Load() {
+		s.refused.Add(1)
+		return false, errNoSpace
+	}
+	return s.Store.SetNX(ctx, key, value, ttl)
+}
+
+func (s *refusingStore) Sent(ctx context.Context, key string) error {
+	if s.refuse.Load() {
+		s.refused.Add(1)
+		return errNoSpace
+	}
+	return s.Store.Sent(ctx, key)
+}
+
+// TestSenderKeepsBindingUntilStored: a ticket card goes out while the
+// store refuses writes. The card is not sent again, the chat's next message
+// waits, bindingPending holds, and once the store writes again the binding
+// that routes staff replies to the ticket is stored and the next message
+// follows.
+func TestSenderKeepsBindingUntilStored(t *testing.T) {
+	srv := telegramtest.New(t)
+	st := &refusingStore{Store: MustOpenStore(t)}
+	chat := addStartedUser(t, srv, "Lan")
+	card := outgoing{Kind: outText, Chat: chat, Text: "tin 000", Bind: "TP-2026-001"}
+	p, _ := card.marshal()
+	next := outgoing{Kind: outText, Chat: chat, Text: "tin 001"}
+	q, _ := next.marshal()
+	now := time.Now()
+	if err := st.Enqueue(context.Background(), []caunoi.OutMessage{
+		{Key: "a", Chat: chat, Payload: p, Created: now, NotBefore: now},
+		{Key: "b", Chat: chat, Payload: q, Created: now.Add(time.Millisecond), NotBefore: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.refuse.Store(true)
+	s := newSender(mustAPI(t, srv), st, Limits{Global: 200, PerChat: time.Millisecond}, testLogger(t), time.Now, nil)
+	stop := runSender(t, s)
+	defer stop()
+	sent := func() int {
+		n := 0
+		for _, o := range srv.Outbox(chat) {
+			if o.Method == "sendMessage" {
+				n++
+			}
+		}
+		return n
+	}
+	// The card went out and its binding was refused; the sender retries
+	// the records, not the send, for several rounds.
+	waitUntil(t, "three refused records after the card", func() bool { return sent() == 1 && st.refused.Load() >= 3 })
+	if !s.bindingPending(chat) {
+		t.Errorf("bindingPending = false while the card's binding is not stored")
+	}
+	if n := sent(); n != 1 {
+		t.Fatalf("%d messages sent while the card's records were refused, want 1 (the card, once)", n)
+	}
+	st.refuse.Store(false)
+	waitUntil(t, "outbox drained", outboxEmpty(st))
+	checkDelivered(t, srv, []int64{chat}, 2)
+	msgID := srv.Outbox(chat)[0].Message.MessageID
+	v, err := st.Value(context.Background(), msgKey(chat, msgID))
+	if err != nil || string(v) != "TP-2026-001" {
+		t.Errorf("binding of the card = %q, %v; want TP-2026-001", v, err)
+	}
+	if s.bindingPending(chat) {
+		t.Errorf("bindingPending = true after the binding was stored")
+	}
+}
+
+// TestSenderBindingPendingDuringSend: from the moment a card's call
+// leaves until its binding is stored, a reply in its chat may be to it.
+func TestSenderBindingPendingDuringSend(t *testing.T) {
+	srv := telegramtest.New(t)
+	st := MustOpenStore(t)
+	chat := addStartedUser(t, srv, "Lan")
+	srv.Inject(telegramtest.Fault{Method: "sendMessage", ChatID: chat, Times: 1, Delay: 2 * time.Second})
+	card := outgoing{Kind: outText, Chat: chat, Text: "tin 000", Bind: "TP-2026-002"}
+	p, _ := card.marshal()
+	now := time.Now()
+	if err := st.Enqueue(context.Background(), []caunoi.OutMessage{{Key: "a", Chat: chat, Payload: p, Created: now, NotBefore: now}}); err != nil {
+		t.Fatal(err)
+	}
+	s := newSender(mustAPI(t, srv), st, Limits{Global: 200, PerChat: time.Millisecond}, testLogger(t), time.Now, nil)
+	stop := runSender(t, s)
+	defer stop()
+	waitUntil(t, "the card's call under way", func() bool { return s.bindingPending(chat) })
+	if n := len(srv.Outbox(chat)); n != 0 {
+		t.Fatalf("the emulator holds %d messages while the call stalls", n)
+	}
+	waitUntil(t, "outbox drained", outboxEmpty(st))
+	if s.bindingPending(chat) {
+		t.Errorf("bindingPending = true after the binding was stored")
+	}
+	checkDelivered(t, srv, []int64{chat}, 1)
 }
