@@ -194,7 +194,7 @@ func (b *Bot) Ping(ctx context.Context) error {
 // WebhookHandler returns the handler for webhook mode; secret must match
 // the one given to setWebhook.
 func (b *Bot) WebhookHandler(secret string) http.Handler {
-	return webhookHandler(secret, b.store, b.log, b.now, b.dispatch.poke, b.metrics)
+	return webhookHandler(secret, b.store, b.log, b.now, b.dispatch.offer, b.metrics)
 }
 
 // SetWebhook registers url with Telegram, with the secret and the update
@@ -234,7 +234,7 @@ func (b *Bot) Run(ctx context.Context, polling bool) error {
 	if polling {
 		p := &poller{
 			client: b.cfg.HTTPClient, base: b.cfg.ServerURL + "/bot" + b.cfg.Token + "/",
-			journal: b.store, log: b.log, now: b.now, timeout: b.cfg.PollTimeout, onNew: b.dispatch.poke, metrics: b.metrics,
+			journal: b.store, log: b.log, now: b.now, timeout: b.cfg.PollTimeout, onNew: b.dispatch.offer, metrics: b.metrics,
 		}
 		run("poller", p.run)
 	}

@@ -177,7 +177,7 @@ func (b *Bot) onPrivate(ctx context.Context, m *models.Message, r *reply) error 
 }
 
 func (b *Bot) ask(ctx context.Context, actor caunoi.UserID, chat int64, text string, r *reply) error {
-	b.typing(ctx, chat)
+	defer b.typing(ctx, chat)()
 	ans, err := b.desk.Ask(ctx, actor, text)
 	if err != nil {
 		if infra(err) {
@@ -209,14 +209,21 @@ func (b *Bot) ask(ctx context.Context, actor caunoi.UserID, chat int64, text str
 	return nil
 }
 
-// typing shows "typing…" while the answer is prepared. It is a courtesy:
-// failures are ignored and it does not wait.
-func (b *Bot) typing(ctx context.Context, chat int64) {
-	go func() {
+// typingAfter is how long preparing an answer may take before the official
+// is shown "typing…". Most answers take milliseconds, and a chat action for
+// each would double the requests to Telegram for nothing.
+const typingAfter = 700 * time.Millisecond
+
+// typing shows "typing…" if the answer is still being prepared after
+// typingAfter; call the function it returns when it is ready. It is a
+// courtesy: failures are ignored and it never waits.
+func (b *Bot) typing(ctx context.Context, chat int64) (stop func()) {
+	t := time.AfterFunc(typingAfter, func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
 		defer cancel()
 		_, _ = b.api.SendChatAction(ctx, &tgbot.SendChatActionParams{ChatID: chat, Action: models.ChatActionTyping})
-	}()
+	})
+	return func() { t.Stop() }
 }
 
 func (b *Bot) onCommand(ctx context.Context, m *models.Message, c command, r *reply) error {

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -73,18 +75,19 @@ func (h updateHead) chat() int64 {
 }
 
 // journalUpdate parses raw just enough to journal it, and counts it in m
-// (nil counts nothing).
-func journalUpdate(ctx context.Context, j caunoi.Journal, raw []byte, now time.Time, m ...*Metrics) (bool, error) {
+// (nil counts nothing). It returns the entry and whether it was new.
+func journalUpdate(ctx context.Context, j caunoi.Journal, raw []byte, now time.Time, m ...*Metrics) (caunoi.JournalEntry, bool, error) {
 	var h updateHead
 	if err := json.Unmarshal(raw, &h); err != nil {
-		return false, fmt.Errorf("%w: update is not JSON: %v", caunoi.ErrInvalid, err)
+		return caunoi.JournalEntry{}, false, fmt.Errorf("%w: update is not JSON: %v", caunoi.ErrInvalid, err)
 	}
 	if h.ID <= 0 {
-		return false, fmt.Errorf("%w: update without update_id", caunoi.ErrInvalid)
+		return caunoi.JournalEntry{}, false, fmt.Errorf("%w: update without update_id", caunoi.ErrInvalid)
 	}
-	added, err := j.Append(ctx, caunoi.JournalEntry{ID: h.ID, Chat: h.chat(), Payload: raw, Received: now})
+	e := caunoi.JournalEntry{ID: h.ID, Chat: h.chat(), Payload: raw, Received: now}
+	added, err := j.Append(ctx, e)
 	if err != nil {
-		return false, fmt.Errorf("journal update %d: %w", h.ID, err)
+		return e, false, fmt.Errorf("journal update %d: %w", h.ID, err)
 	}
 	for _, mm := range m {
 		if mm == nil {
@@ -96,7 +99,7 @@ func journalUpdate(ctx context.Context, j caunoi.Journal, raw []byte, now time.T
 			mm.Duplicates.Add(1)
 		}
 	}
-	return added, nil
+	return e, added, nil
 }
 
 // poller fetches updates with getUpdates. It journals every update before
@@ -109,9 +112,16 @@ type poller struct {
 	log     *slog.Logger
 	now     func() time.Time
 	timeout time.Duration // long-poll timeout
-	onNew   func()
+	// onNew receives the entries each page added to the journal, in ID
+	// order, once all of the page is journaled.
+	onNew   func([]caunoi.JournalEntry)
 	metrics *Metrics
 }
+
+// journalWorkers bounds the appends of one getUpdates page in flight at
+// once. Appends run side by side so that a store which commits writers in
+// groups (bbolt) or pipelines them (Redis) pays one commit for many.
+const journalWorkers = 32
 
 func (p *poller) run(ctx context.Context) error {
 	var offset int64
@@ -136,39 +146,80 @@ func (p *poller) run(ctx context.Context) error {
 			continue
 		}
 		backoff = 0
-		journaled := 0
-		for _, raw := range raws {
-			var h updateHead
-			if err := json.Unmarshal(raw, &h); err != nil || h.ID <= 0 {
-				p.log.Error("skip unreadable update", "err", err)
-				continue
-			}
+		added, next, err := p.journalPage(ctx, raws)
+		if err != nil {
+			return err
+		}
+		offset = max(offset, next)
+		if len(added) > 0 && p.onNew != nil {
+			p.onNew(added)
+		}
+	}
+}
+
+// journalPage journals every update of one getUpdates page and returns the
+// new ones in ID order and the offset that acknowledges the page. It returns
+// only when all are journaled, or ctx is done: an update that is not
+// journaled must not be acknowledged, and Telegram keeps it until it is.
+func (p *poller) journalPage(ctx context.Context, raws []json.RawMessage) ([]caunoi.JournalEntry, int64, error) {
+	type result struct {
+		e     caunoi.JournalEntry
+		added bool
+		ok    bool
+	}
+	res := make([]result, len(raws))
+	sem := make(chan struct{}, journalWorkers)
+	var wg sync.WaitGroup
+	for i, raw := range raws {
+		var h updateHead
+		if err := json.Unmarshal(raw, &h); err != nil || h.ID <= 0 {
+			p.log.Error("skip unreadable update", "err", err)
+			continue
+		}
+		res[i].e.ID = h.ID
+		res[i].ok = true
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
 			for {
-				_, err := journalUpdate(ctx, p.journal, raw, p.now(), p.metrics)
+				e, added, err := journalUpdate(ctx, p.journal, raw, p.now(), p.metrics)
 				if err == nil {
-					break
+					res[i].e, res[i].added = e, added
+					return
 				}
 				if ctx.Err() != nil {
-					return ctx.Err()
+					return
 				}
-				// Not journaled: do not move the offset past it. Retry
-				// until the store is back; Telegram keeps the update.
+				// Not journaled: the offset stays below it. Retry until
+				// the store is back; Telegram keeps the update.
 				p.log.Error("journal update; retrying", "update_id", h.ID, "err", err)
 				select {
 				case <-ctx.Done():
-					return ctx.Err()
+					return
 				case <-time.After(time.Second):
 				}
 			}
-			journaled++
-			if h.ID >= offset {
-				offset = h.ID + 1
-			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	var added []caunoi.JournalEntry
+	var next int64
+	for _, r := range res {
+		if !r.ok {
+			continue
 		}
-		if journaled > 0 && p.onNew != nil {
-			p.onNew()
+		next = max(next, r.e.ID+1)
+		if r.added {
+			added = append(added, r.e)
 		}
 	}
+	slices.SortFunc(added, func(a, b caunoi.JournalEntry) int { return cmp.Compare(a.ID, b.ID) })
+	return added, next, nil
 }
 
 func (p *poller) getUpdates(ctx context.Context, offset int64) ([]json.RawMessage, error) {
@@ -218,7 +269,7 @@ func (p *poller) getUpdates(ctx context.Context, offset int64) ([]json.RawMessag
 // without the right secret (compared in constant time) and journals nothing;
 // it answers 2xx only once the update is journaled, so Telegram redelivers
 // anything the bot did not store.
-func webhookHandler(secret string, j caunoi.Journal, log *slog.Logger, now func() time.Time, onNew func(), m *Metrics) http.Handler {
+func webhookHandler(secret string, j caunoi.Journal, log *slog.Logger, now func() time.Time, onNew func([]caunoi.JournalEntry), m *Metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -235,7 +286,8 @@ func webhookHandler(secret string, j caunoi.Journal, log *slog.Logger, now func(
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		if _, err := journalUpdate(r.Context(), j, raw, now(), m); err != nil {
+		e, added, err := journalUpdate(r.Context(), j, raw, now(), m)
+		if err != nil {
 			if errors.Is(err, caunoi.ErrInvalid) {
 				// Telegram never sends this; retrying would not help.
 				http.Error(w, "bad request", http.StatusBadRequest)
@@ -246,8 +298,8 @@ func webhookHandler(secret string, j caunoi.Journal, log *slog.Logger, now func(
 			return
 		}
 		w.WriteHeader(http.StatusOK)
-		if onNew != nil {
-			onNew()
+		if added && onNew != nil {
+			onNew([]caunoi.JournalEntry{e})
 		}
 	})
 }
@@ -262,25 +314,53 @@ type dispatcher struct {
 	log     *slog.Logger
 	metrics *Metrics
 	limit   int           // updates handled at once
+	read    int           // entries one full read of the journal returns
 	timeout time.Duration // per update
 	leases  *leases
 
 	wake chan struct{}
 
-	mu      sync.Mutex
-	queued  map[int64]bool                  // update ids given to a chat queue
-	held    map[int64]bool                  // chats whose lease this replica holds (shared stores)
-	queues  map[int64][]caunoi.JournalEntry // per chat
-	running map[int64]bool
+	mu sync.Mutex
+	// inbox holds entries this process journaled since the dispatcher last
+	// looked; while the journal is read in full (caughtUp), they spare a
+	// read of the journal on each new page. rescan asks for a full read.
+	inbox    []caunoi.JournalEntry
+	caughtUp bool
+	rescan   bool
+	// done and donePrev hold the ids handled since the last two full reads
+	// began: such an id may still be in a list read before its Done.
+	done, donePrev map[int64]bool
+	queued         map[int64]bool                  // update ids given to a chat queue
+	held           map[int64]bool                  // chats whose lease this replica holds (shared stores)
+	queues         map[int64][]caunoi.JournalEntry // per chat
+	running        map[int64]bool
 }
 
 func newDispatcher(j caunoi.Journal, handle func(context.Context, *models.Update) error, log *slog.Logger, m *Metrics) *dispatcher {
 	return &dispatcher{
-		journal: j, handle: handle, log: log, metrics: m, limit: 64, timeout: 60 * time.Second,
+		journal: j, handle: handle, log: log, metrics: m, limit: 64, read: pendingRead, timeout: 60 * time.Second,
 		leases: &leases{},
 		wake:   make(chan struct{}, 1),
+		done:   map[int64]bool{}, donePrev: map[int64]bool{},
 		queued: make(map[int64]bool), held: make(map[int64]bool), queues: make(map[int64][]caunoi.JournalEntry), running: make(map[int64]bool),
 	}
+}
+
+// maxInbox bounds the entries waiting in the inbox; past it the dispatcher
+// reads the journal instead.
+const maxInbox = 4096
+
+// offer hands over entries this process has just journaled, in ID order.
+func (d *dispatcher) offer(es []caunoi.JournalEntry) {
+	d.mu.Lock()
+	if len(d.inbox)+len(es) > maxInbox {
+		d.rescan = true
+		d.inbox = nil
+	} else {
+		d.inbox = append(d.inbox, es...)
+	}
+	d.mu.Unlock()
+	d.poke()
 }
 
 func (d *dispatcher) poke() {
@@ -297,15 +377,36 @@ func (d *dispatcher) run(ctx context.Context) error {
 	defer wg.Wait()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	full := true
 	for {
-		pending, err := d.journal.Pending(ctx, 4096)
-		if err != nil && ctx.Err() == nil {
-			d.log.Error("read journal", "err", err)
+		var pending []caunoi.JournalEntry
+		if full {
+			// A full read of the journal: the way to see updates journaled
+			// by other replicas, left over from before a restart, or
+			// retried. It is also the only source while the journal holds
+			// more than one read returns, so that a chat's older updates
+			// are never overtaken by newer ones from the inbox.
+			d.mu.Lock()
+			d.inbox, d.rescan = nil, false
+			d.donePrev, d.done = d.done, map[int64]bool{}
+			d.mu.Unlock()
+			var err error
+			pending, err = d.journal.Pending(ctx, d.read)
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("read journal", "err", err)
+			}
+			d.mu.Lock()
+			d.caughtUp = err == nil && len(pending) < d.read
+			d.mu.Unlock()
+		} else {
+			d.mu.Lock()
+			pending, d.inbox = d.inbox, nil
+			d.mu.Unlock()
 		}
 		owned := map[int64]bool{}
 		for _, e := range pending {
 			d.mu.Lock()
-			skip := d.queued[e.ID]
+			skip := d.queued[e.ID] || d.done[e.ID] || d.donePrev[e.ID]
 			running := d.running[e.Chat]
 			d.mu.Unlock()
 			if skip {
@@ -327,6 +428,7 @@ func (d *dispatcher) run(ctx context.Context) error {
 						// may hold updates the previous owner finished.
 						// Read the journal again as the owner.
 						d.held[e.Chat] = true
+						d.rescan = true
 						ok = false
 					}
 					d.mu.Unlock()
@@ -353,10 +455,17 @@ func (d *dispatcher) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-d.wake:
+			d.mu.Lock()
+			full = d.rescan || !d.caughtUp
+			d.mu.Unlock()
 		case <-tick.C:
+			full = true
 		}
 	}
 }
+
+// pendingRead is how many journal entries one full read returns, by default.
+const pendingRead = 4096
 
 // drain handles chat's queue in order until it is empty.
 func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}, chat int64) {
@@ -434,8 +543,9 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 		}
 		d.mu.Lock()
 		delete(d.queued, e.ID)
+		d.done[e.ID] = true
 		d.mu.Unlock()
-		d.metrics.handled()
+		d.metrics.handled(time.Since(e.Received))
 	}
 }
 

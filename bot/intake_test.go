@@ -140,7 +140,7 @@ func TestDispatcherOrderAndPanics(t *testing.T) {
 		}
 		raw, _ := json.Marshal(map[string]any{"update_id": id, "message": map[string]any{
 			"message_id": id, "date": 0, "text": text, "chat": map[string]any{"id": chat, "type": "private"}}})
-		if _, err := journalUpdate(ctx, st, raw, time.Now()); err != nil {
+		if _, _, err := journalUpdate(ctx, st, raw, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -193,7 +193,7 @@ func TestDispatcherRetriesStoreFailures(t *testing.T) {
 	for id := int64(1); id <= 3; id++ {
 		raw, _ := json.Marshal(map[string]any{"update_id": id, "message": map[string]any{
 			"message_id": id, "date": 0, "text": "x", "chat": map[string]any{"id": 9, "type": "private"}}})
-		if _, err := journalUpdate(ctx, st, raw, time.Now()); err != nil {
+		if _, _, err := journalUpdate(ctx, st, raw, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -269,3 +269,61 @@ func TestWebhookSecret(t *testing.T) {
 }
 
 var _ caunoi.Journal = (*boltstore.Store)(nil)
+
+// TestDispatcherInboxKeepsOrder feeds the dispatcher from its inbox while
+// the journal still holds more than one read returns: no chat's newer
+// update may overtake an older one, and none is handled twice.
+func TestDispatcherInboxKeepsOrder(t *testing.T) {
+	st := MustOpenStore(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	order := map[int64][]int64{}
+	count := map[int64]int{}
+	handle := func(ctx context.Context, upd *models.Update) error {
+		time.Sleep(time.Duration(upd.ID%2) * time.Millisecond)
+		mu.Lock()
+		order[upd.Message.Chat.ID] = append(order[upd.Message.Chat.ID], upd.ID)
+		count[upd.ID]++
+		mu.Unlock()
+		return nil
+	}
+	journal := func(id int64) caunoi.JournalEntry {
+		raw, _ := json.Marshal(map[string]any{"update_id": id, "message": map[string]any{
+			"message_id": id, "date": 0, "text": "x", "chat": map[string]any{"id": id%5 + 1, "type": "private"}}})
+		e, added, err := journalUpdate(ctx, st, raw, time.Now())
+		if err != nil || !added {
+			t.Fatalf("journal %d: added %v, %v", id, added, err)
+		}
+		return e
+	}
+	const backlog, fresh = 60, 60
+	for id := int64(1); id <= backlog; id++ {
+		journal(id)
+	}
+	d := newDispatcher(st, handle, testLogger(t), nil)
+	d.read = 7 // far less than the backlog: several reads to catch up
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.run(rctx) }()
+	for id := int64(backlog + 1); id <= backlog+fresh; id++ {
+		d.offer([]caunoi.JournalEntry{journal(id)})
+	}
+	waitUntil(t, "journal drained", func() bool {
+		p, err := st.Pending(ctx, 1)
+		return err == nil && len(p) == 0
+	})
+	cancel()
+	<-done
+	for chat, ids := range order {
+		for i := 1; i < len(ids); i++ {
+			if ids[i] < ids[i-1] {
+				t.Fatalf("chat %d handled %d after %d", chat, ids[i], ids[i-1])
+			}
+		}
+	}
+	for id := int64(1); id <= backlog+fresh; id++ {
+		if count[id] != 1 {
+			t.Errorf("update %d handled %d times, want 1", id, count[id])
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/caunoi/caunoi"
@@ -22,7 +23,16 @@ const chatLeaseTTL = 30 * time.Second
 type leases struct {
 	locker caunoi.Locker // nil: single process
 	owner  string
+
+	mu sync.Mutex
+	// held maps a lease to when the call that last acquired it began.
+	held map[string]time.Time
 }
+
+// leaseFresh is how long after an acquisition take trusts it without asking
+// the store again: well inside chatLeaseTTL, which counts from a later
+// instant (the store's receipt of the call).
+const leaseFresh = chatLeaseTTL / 3
 
 func newLeases(shared bool, l caunoi.Locker) *leases {
 	if !shared {
@@ -30,7 +40,7 @@ func newLeases(shared bool, l caunoi.Locker) *leases {
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return &leases{locker: l, owner: hex.EncodeToString(b[:])}
+	return &leases{locker: l, owner: hex.EncodeToString(b[:]), held: map[string]time.Time{}}
 }
 
 // take acquires or renews the lease on kind+chat.
@@ -38,7 +48,23 @@ func (l *leases) take(ctx context.Context, kind string, chat int64) (bool, error
 	if l.locker == nil {
 		return true, nil
 	}
-	return l.locker.Acquire(ctx, kind+":"+strconv.FormatInt(chat, 10), l.owner, chatLeaseTTL)
+	name := kind + ":" + strconv.FormatInt(chat, 10)
+	start := time.Now()
+	l.mu.Lock()
+	at, ok := l.held[name]
+	l.mu.Unlock()
+	if ok && start.Sub(at) < leaseFresh {
+		return true, nil
+	}
+	got, err := l.locker.Acquire(ctx, name, l.owner, chatLeaseTTL)
+	l.mu.Lock()
+	if got && err == nil {
+		l.held[name] = start
+	} else {
+		delete(l.held, name)
+	}
+	l.mu.Unlock()
+	return got, err
 }
 
 // drop gives the lease up.
@@ -46,5 +72,9 @@ func (l *leases) drop(ctx context.Context, kind string, chat int64) {
 	if l.locker == nil {
 		return
 	}
-	_ = l.locker.Unlock(context.WithoutCancel(ctx), kind+":"+strconv.FormatInt(chat, 10), l.owner)
+	name := kind + ":" + strconv.FormatInt(chat, 10)
+	l.mu.Lock()
+	delete(l.held, name)
+	l.mu.Unlock()
+	_ = l.locker.Unlock(context.WithoutCancel(ctx), name, l.owner)
 }

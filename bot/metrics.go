@@ -2,6 +2,7 @@ package bot
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/caunoi/caunoi"
 )
@@ -19,6 +20,44 @@ type Metrics struct {
 	Retries        atomic.Int64
 	Answers        [3]atomic.Int64 // by caunoi.Confidence
 	Escalations    atomic.Int64
+	// HandleTime is the bot's own time per update: from its receipt (the
+	// journal's Received) until its handler returned, replies queued in
+	// the outbox. Delivery, and any wait for Telegram's limits, comes after.
+	HandleTime Histogram
+}
+
+// LatencyBuckets are the upper bounds of Histogram's buckets.
+var LatencyBuckets = [...]time.Duration{
+	time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond,
+	20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
+	500 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
+	30 * time.Second, time.Minute,
+}
+
+// Histogram counts durations in LatencyBuckets. The zero value is ready.
+type Histogram struct {
+	counts [len(LatencyBuckets) + 1]atomic.Int64 // the last is +Inf
+	sum    atomic.Int64                          // nanoseconds
+}
+
+// Observe counts d.
+func (h *Histogram) Observe(d time.Duration) {
+	i := 0
+	for i < len(LatencyBuckets) && d > LatencyBuckets[i] {
+		i++
+	}
+	h.counts[i].Add(1)
+	h.sum.Add(int64(d))
+}
+
+// Snapshot returns the count in each bucket (the last one past every bound)
+// and the sum of the durations.
+func (h *Histogram) Snapshot() (counts []int64, sum time.Duration) {
+	counts = make([]int64, len(LatencyBuckets)+1)
+	for i := range counts {
+		counts[i] = h.counts[i].Load()
+	}
+	return counts, time.Duration(h.sum.Load())
 }
 
 func (m *Metrics) sent(err error) {
@@ -44,9 +83,10 @@ func (m *Metrics) retried() {
 	}
 }
 
-func (m *Metrics) handled() {
+func (m *Metrics) handled(took time.Duration) {
 	if m != nil {
 		m.UpdatesHandled.Add(1)
+		m.HandleTime.Observe(took)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -62,6 +63,8 @@ type admin struct {
 	started  time.Time
 	// backupToken authorises /backup; empty disables it.
 	backupToken string
+	// pprof serves the Go profiles at /debug/pprof/.
+	pprof bool
 	// secrets are removed from every error text the endpoints show.
 	secrets []string
 
@@ -101,6 +104,7 @@ func newAdmin(a *app, loaded time.Time) *admin {
 		now:         a.now,
 		started:     a.now(),
 		backupToken: backupToken(a.cfg.SigningKey),
+		pprof:       a.cfg.AdminPprof,
 		secrets:     configSecrets(a.cfg),
 		hbVersion:   a.index.Version(),
 		hbLoaded:    loaded,
@@ -148,6 +152,13 @@ func (ad *admin) handler() http.Handler {
 		ErrorHandling: promhttp.ContinueOnError,
 	}))
 	mux.HandleFunc("GET /backup", ad.backup)
+	if ad.pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 
@@ -338,11 +349,12 @@ var (
 	descSent           = prometheus.NewDesc("caunoi_messages_sent_total", "Messages delivered to Telegram.", nil, nil)
 	descSendErrors     = prometheus.NewDesc("caunoi_send_errors_total", "Send attempts that failed.", nil, nil)
 	descThrottled      = prometheus.NewDesc("caunoi_telegram_throttled_total", "Replies 429 Too Many Requests from Telegram.", nil, nil)
+	descHandleTime     = prometheus.NewDesc("caunoi_update_handle_seconds", "The bot's own time per update, from its receipt until its replies are queued for delivery.", nil, nil)
 	descRetries        = prometheus.NewDesc("caunoi_send_retries_total", "Messages scheduled to be sent again after a failure.", nil, nil)
 )
 
 func (c botCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descUpdatesIn, descDuplicates, descUpdatesHandled, descPanics, descAnswers, descEscalations, descSent, descSendErrors, descThrottled, descRetries} {
+	for _, d := range []*prometheus.Desc{descUpdatesIn, descDuplicates, descUpdatesHandled, descPanics, descAnswers, descEscalations, descSent, descSendErrors, descThrottled, descRetries, descHandleTime} {
 		ch <- d
 	}
 }
@@ -367,6 +379,15 @@ func (c botCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descSendErrors, m.SendErrors.Load())
 	counter(descThrottled, m.Throttled.Load())
 	counter(descRetries, m.Retries.Load())
+	counts, sum := m.HandleTime.Snapshot()
+	buckets := make(map[float64]uint64, len(bot.LatencyBuckets))
+	var cum uint64
+	for i, le := range bot.LatencyBuckets {
+		cum += uint64(counts[i])
+		buckets[le.Seconds()] = cum
+	}
+	cum += uint64(counts[len(counts)-1])
+	ch <- prometheus.MustNewConstHistogram(descHandleTime, cum, sum.Seconds(), buckets)
 }
 
 // handbookCollector exports the version of the handbook now serving.

@@ -48,6 +48,7 @@ type Config struct {
 	SigningKey    string            `yaml:"signing_key"` // callback data HMAC key
 	// Operation.
 	AdminListen string  `yaml:"admin_listen"`
+	AdminPprof  bool    `yaml:"admin_pprof"` // Go profiles at /debug/pprof/ on the admin listener
 	LogLevel    string  `yaml:"log_level"`
 	LogFormat   string  `yaml:"log_format"` // text or json
 	SendRate    float64 `yaml:"send_rate"`  // messages per second overall
@@ -92,6 +93,7 @@ var envVars = []struct{ Name, Help string }{
 	{"DIGEST_AT", "time of the leads' daily digest on working days, HH:MM; off to turn it off (default 07:30)"},
 	{"SIGNING_KEY", "key that signs button data, ≥ 16 characters (secret)"},
 	{"ADMIN_LISTEN", "address of /healthz, /readyz, /metrics (default 127.0.0.1:9090)"},
+	{"ADMIN_PPROF", "true to serve Go profiles at /debug/pprof/ on the admin listener (default false)"},
 	{"LOG_LEVEL", "debug, info, warn or error (default info)"},
 	{"LOG_FORMAT", "text or json (default text)"},
 	{"SEND_RATE", "messages per second overall (default 30, Telegram's limit)"},
@@ -185,6 +187,14 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	if v := strings.TrimSpace(getenv("HOLIDAYS")); v != "" {
 		c.Holidays = strings.Split(v, ",")
+	}
+	if v := strings.TrimSpace(getenv("ADMIN_PPROF")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("ADMIN_PPROF: %q không phải true hoặc false", v))
+		} else {
+			c.AdminPprof = b
+		}
 	}
 	if v := strings.TrimSpace(getenv("GROUP_RATE")); v != "" {
 		r, err := strconv.Atoi(v)

@@ -388,6 +388,11 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 	wg.Wait()
 	rss.Finish()
 	rep.Result, rep.RSS = res, rss
+	if bt, err := w.serve.BotTime(ctx); err != nil {
+		fmt.Fprintf(m.Stderr, "caunoi loadtest: không đọc được số đo của serve: %v\n", err)
+	} else {
+		rep.BotTime = bt
+	}
 	w.serve.Stop()
 
 	groups := map[int64]bool{}

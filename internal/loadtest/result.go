@@ -280,6 +280,7 @@ type Report struct {
 	Result    *Result    `json:"result"`
 	Rates     *RateCheck `json:"rates,omitempty"`
 	RSS       *RSSSeries `json:"rss,omitempty"`
+	BotTime   *BotTime   `json:"bot_time,omitempty"`
 	Problems  []string   `json:"problems,omitempty"`
 }
 
@@ -347,6 +348,10 @@ func (rep *Report) Table(w io.Writer) {
 	if s := rep.RSS; s != nil && len(s.Samples) > 0 {
 		base := s.Samples[len(s.Samples)/10]
 		row("bộ nhớ RSS của serve (sau khởi động → cuối)", fmt.Sprintf("%.1f MB → %.1f MB (%+.1f%%)", float64(base)/1e6, float64(s.Samples[len(s.Samples)-1])/1e6, s.Growth))
+	}
+	if bt := rep.BotTime; bt != nil && bt.N > 0 {
+		row("thời gian của bot mỗi cập nhật p50 / p99", fmt.Sprintf("%s / %s (nhận → xếp tin trả lời vào hàng gửi; %d cập nhật)",
+			ms(bt.P50), ms(bt.P99), bt.N))
 	}
 	if len(rep.Problems) == 0 {
 		b.WriteString("Mọi câu hỏi có đúng một câu trả lời, mọi lần chuyển Sở có đúng một phiếu.\n")
