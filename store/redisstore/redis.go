@@ -33,6 +33,8 @@ type Store struct {
 	rdb  redis.UniversalClient
 	pre  string // "{prefix}"
 	owns bool   // Close closes rdb
+
+	tickets *ticketCache // tickets this process wrote last
 }
 
 // New returns a store on client with keys under prefix (DefaultPrefix when
@@ -41,7 +43,7 @@ func New(client redis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Store{rdb: client, pre: "{" + prefix + "}"}
+	return &Store{rdb: client, pre: "{" + prefix + "}", tickets: newTicketCache()}
 }
 
 type options struct {

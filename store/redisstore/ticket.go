@@ -136,6 +136,8 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 		return got, false, nil
 	}
 	t.Number = val
+	raw := string(tBefore) + string(quoted[1:len(quoted)-1]) + val[len(numPrefix):] + string(tAfter)
+	s.tickets.put(val, ticketState{raw: raw, n: 1, t: cloneTicket(t)})
 	return t, true, nil
 }
 
@@ -178,68 +180,68 @@ return 1
 
 // UpdateTicket applies fn to the current ticket and stores the result, its
 // new events and any index changes with one script, which first checks that
-// the ticket and its timeline are unchanged since they were read. A normal
-// update is two round trips: one read (the ticket and the length of its
-// timeline) and the script. When another writer got there first, the script
-// hands back the current state and fn runs again on it, up to
-// maxTxAttempts times; then the update fails with caunoi.ErrConflict. An
-// error from fn is returned unchanged and nothing is stored.
+// the ticket and the length of its timeline are what fn saw. When this
+// process wrote the ticket recently, fn starts from what it wrote and the
+// update is one round trip; otherwise a read comes first. When another
+// writer got there first, the script hands back the current state and fn
+// runs again on it, up to maxTxAttempts times; then the update fails with
+// caunoi.ErrConflict. An error from fn on a state that was not just read
+// from Redis sends fn to the current state; an error on the current state
+// is returned unchanged, and nothing is stored.
 func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi.Ticket) ([]caunoi.Event, error)) (caunoi.Ticket, error) {
 	tk, ek := s.ticketKey(number), s.eventsKey(number)
-	var (
-		get  *redis.StringCmd
-		llen *redis.IntCmd
-	)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		get, llen = p.Get(ctx, tk), p.LLen(ctx, ek)
-		return nil
-	})
-	if errors.Is(err, redis.Nil) {
-		err = caunoi.ErrNotFound
-	}
-	if err != nil {
-		return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
-	}
-	raw, n := get.Val(), llen.Val()
-	for range maxTxAttempts {
-		var old, cur caunoi.Ticket
-		if err := json.Unmarshal([]byte(raw), &old); err != nil {
+	st, cached := s.tickets.get(number)
+	fresh := !cached // st was read from Redis in this call
+	if fresh {
+		var err error
+		if st, err = s.readTicket(ctx, number); err != nil {
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
-		cur = old
-		// fn may change the slices in place; give it copies.
-		cur.Results = slices.Clone(old.Results)
-		cur.Attachments = slices.Clone(old.Attachments)
-		cur.Applied = slices.Clone(old.Applied)
+	}
+	for range maxTxAttempts {
+		cur := cloneTicket(st.t)
 		evs, err := fn(&cur)
 		if err != nil {
-			return caunoi.Ticket{}, err
+			if fresh {
+				return caunoi.Ticket{}, err
+			}
+			if st, err = s.readTicket(ctx, number); err != nil {
+				return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
+			}
+			fresh = true
+			continue
 		}
 		cur.Number = number
-		args, err := updateArgs(raw, n, old, cur, evs)
+		tdata, args, err := updateArgs(st, cur, evs)
 		if err != nil {
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
 		keys := []string{tk, ek, s.key("tix", "created"),
-			s.deptIndex(old.Department), s.deptIndex(cur.Department),
-			s.askerIndex(old.Asker), s.askerIndex(cur.Asker)}
+			s.deptIndex(st.t.Department), s.deptIndex(cur.Department),
+			s.askerIndex(st.t.Asker), s.askerIndex(cur.Asker)}
 		res, err := updateScript.Run(ctx, s.rdb, keys, args...).Result()
 		if errors.Is(err, redis.Nil) {
+			s.tickets.forget(number)
 			err = caunoi.ErrNotFound
 		}
 		if err != nil {
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
 		if ok, _ := res.(int64); ok == 1 {
+			s.tickets.put(number, ticketState{raw: string(tdata), n: st.n + int64(len(evs)), t: cloneTicket(cur)})
 			return cur, nil
 		}
 		// Another writer got there first: try again on what it stored.
-		state, _ := res.([]any)
-		if len(state) != 2 {
+		reply, _ := res.([]any)
+		if len(reply) != 2 {
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: unexpected reply %v", number, res)
 		}
-		raw, _ = state[0].(string)
-		n, _ = state[1].(int64)
+		raw, _ := reply[0].(string)
+		n, _ := reply[1].(int64)
+		if st, err = decodeState(raw, n); err != nil {
+			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
+		}
+		fresh = true
 		if err := ctx.Err(); err != nil {
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
@@ -247,28 +249,58 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 	return caunoi.Ticket{}, fmt.Errorf("update ticket %s: gave up after %d attempts under contention: %w", number, maxTxAttempts, caunoi.ErrConflict)
 }
 
-// updateArgs returns updateScript's ARGV for changing old (stored as raw,
-// with n events) into cur and appending evs.
-func updateArgs(raw string, n int64, old, cur caunoi.Ticket, evs []caunoi.Event) ([]any, error) {
+// readTicket reads the ticket and the length of its timeline in one round
+// trip, or returns caunoi.ErrNotFound.
+func (s *Store) readTicket(ctx context.Context, number string) (ticketState, error) {
+	var (
+		get  *redis.StringCmd
+		llen *redis.IntCmd
+	)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		get, llen = p.Get(ctx, s.ticketKey(number)), p.LLen(ctx, s.eventsKey(number))
+		return nil
+	})
+	if errors.Is(err, redis.Nil) {
+		s.tickets.forget(number)
+		return ticketState{}, caunoi.ErrNotFound
+	}
+	if err != nil {
+		return ticketState{}, err
+	}
+	return decodeState(get.Val(), llen.Val())
+}
+
+func decodeState(raw string, n int64) (ticketState, error) {
+	st := ticketState{raw: raw, n: n}
+	if err := json.Unmarshal([]byte(raw), &st.t); err != nil {
+		return ticketState{}, err
+	}
+	return st, nil
+}
+
+// updateArgs returns the JSON of cur and updateScript's ARGV for changing
+// the stored state st into cur and appending evs.
+func updateArgs(st ticketState, cur caunoi.Ticket, evs []caunoi.Event) ([]byte, []any, error) {
 	tdata, err := encode(cur)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	old := st.t
 	reindex := "0"
 	if old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created) {
 		reindex = "1"
 	}
 	args := make([]any, 0, 6+len(evs))
-	args = append(args, raw, n, tdata, cur.Number, microsArg(cur.Created), reindex)
+	args = append(args, st.raw, st.n, tdata, cur.Number, microsArg(cur.Created), reindex)
 	for i, e := range evs {
-		e.Ticket, e.Seq = cur.Number, int(n)+i+1
+		e.Ticket, e.Seq = cur.Number, int(st.n)+i+1
 		data, err := encode(e)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		args = append(args, data)
 	}
-	return args, nil
+	return tdata, args, nil
 }
 
 // Events returns the ticket's timeline in order, or caunoi.ErrNotFound.
