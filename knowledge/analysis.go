@@ -150,27 +150,31 @@ func fold(s string) string {
 	if ascii {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
+	var buf [64]byte
+	return string(appendFold(buf[:0], s))
+}
+
+// appendFold appends the folded form of s to dst.
+func appendFold(dst []byte, s string) []byte {
 	for _, r := range s {
 		switch {
 		case r < utf8.RuneSelf:
-			b.WriteByte(byte(unicode.ToLower(r)))
+			dst = append(dst, byte(unicode.ToLower(r)))
 		case unicode.Is(unicode.Mn, r):
 		default:
 			if f, ok := foldTable[r]; ok {
-				b.WriteRune(f)
+				dst = utf8.AppendRune(dst, f)
 				continue
 			}
 			d := norm.NFD.String(string(r))
 			for _, x := range d {
 				if !unicode.Is(unicode.Mn, x) {
-					b.WriteRune(unicode.ToLower(x))
+					dst = utf8.AppendRune(dst, unicode.ToLower(x))
 				}
 			}
 		}
 	}
-	return b.String()
+	return dst
 }
 
 // exact returns the exact form of a syllable: NFC, lower case.

@@ -203,3 +203,44 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(pct(0.50), "p50_ms")
 	b.ReportMetric(pct(0.99), "p99_ms")
 }
+
+// handbookQueries are questions as officials type them: with and without
+// marks, with abbreviations, long and short, and some the handbook does
+// not cover.
+var handbookQueries = []string{
+	"thu tuc dang ky khai sinh",
+	"cấp lại căn cước công dân bị mất",
+	"giá xăng hôm nay",
+	"làm lại CCCD cho người già không đi lại được",
+	"dang ky thuong tru cho con moi sinh",
+	"UBND xã có được cấp GCN QSDĐ không",
+	"đăng ký kết hôn với người nước ngoài cần giấy tờ gì",
+	"bhxh tu nguyen dong bao nhieu",
+	"chữ ký số của công chức xã hết hạn thì làm sao",
+	"tai san cong du thua sau sap nhap xu ly the nao",
+	"trích lục hộ tịch bản sao",
+	"lich thi dau bong da tuan nay",
+}
+
+// BenchmarkSearchHandbook runs officials' questions against the embedded
+// handbook, snippets and confidence included, and reports the latency
+// percentiles.
+func BenchmarkSearchHandbook(b *testing.B) {
+	x, err := Open(context.Background(), handbook.FS(), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if _, err := x.Search(context.Background(), handbookQueries[i%len(handbookQueries)], 5); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat)
+}

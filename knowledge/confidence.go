@@ -1,9 +1,6 @@
 package knowledge
 
 import (
-	"math"
-	"strings"
-
 	"github.com/caunoi/caunoi"
 )
 
@@ -44,78 +41,6 @@ type features struct {
 	pairs    float64
 }
 
-// passageTerms returns the folded syllables and adjacent pairs of
-// everything indexed for p.
-func (s *snapshot) passageTerms(p *caunoi.Passage) (map[string]bool, map[string]bool) {
-	words := make(map[string]bool, 256)
-	pairs := make(map[string]bool, 256)
-	addText := func(t string) {
-		prev := ""
-		for _, x := range syllables(t) {
-			f := fold(t[x.start:x.end])
-			words[f] = true
-			if prev != "" {
-				pairs[prev+" "+f] = true
-			}
-			prev = f
-		}
-	}
-	addText(p.Title)
-	addText(p.Section)
-	addText(p.Text)
-	for _, q := range p.Questions {
-		addText(q)
-	}
-	for _, a := range s.aliases[p.EntryID] {
-		addText(a)
-	}
-	return words, pairs
-}
-
-// idf is the rarity of a folded syllable in the body field; a syllable no
-// passage has gets the highest weight.
-func (s *snapshot) idf(term string) float64 {
-	df := float64(s.rk.bodyDF(term))
-	n := float64(s.docs)
-	return math.Log(1 + (n-df+0.5)/(df+0.5))
-}
-
-func (s *snapshot) features(aq *analyzedQuery, p *caunoi.Passage) features {
-	words, pairs := s.passageTerms(p)
-	var have, total float64
-	for _, g := range aq.groups {
-		w := s.idf(g[0])
-		total += w
-		for _, f := range g {
-			if words[f] {
-				have += w
-				break
-			}
-		}
-	}
-	var f features
-	if total > 0 {
-		f.coverage = have / total
-	}
-	n := 0
-	for _, b := range aq.bigrams {
-		first, second, _ := strings.Cut(b, " ")
-		if isStopFolded(first) || isStopFolded(second) {
-			continue
-		}
-		n++
-		if pairs[b] {
-			f.pairs++
-		}
-	}
-	if n > 0 {
-		f.pairs /= float64(n)
-	} else {
-		f.pairs = f.coverage
-	}
-	return f
-}
-
 func isStopFolded(f string) bool { return stopFolded[f] }
 
 // judge maps features to a confidence.
@@ -131,12 +56,13 @@ func judge(f features) caunoi.Confidence {
 }
 
 // assess sets the confidence of each hit and of the result: the result is
-// as confident as its best hit, and none without hits.
-func (s *snapshot) assess(aq *analyzedQuery, res *caunoi.SearchResult) {
+// as confident as its best hit, and none without hits. idx holds the hits'
+// passage indexes.
+func (s *snapshot) assess(q *rankQuery, idx []int, res *caunoi.SearchResult) {
 	res.Confidence = caunoi.ConfidenceNone
 	for i := range res.Hits {
 		h := &res.Hits[i]
-		h.Confidence = judge(s.features(aq, &h.Passage))
+		h.Confidence = judge(s.rk.features(q, idx[i]))
 		if i == 0 {
 			res.Confidence = h.Confidence
 		}

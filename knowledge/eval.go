@@ -241,11 +241,9 @@ func (x *Index) rankEntries(ctx context.Context, q string, k int) ([]string, cau
 	if err != nil {
 		return nil, caunoi.ConfidenceNone, features{}, err
 	}
-	bq := s.buildQuery(aq)
-	if bq == nil {
-		return nil, caunoi.ConfidenceNone, features{}, nil
-	}
-	idx, _, err := s.ranked(ctx, aq, bq, 3*k)
+	rq := s.rk.compile(aq, s.rw)
+	defer rq.release()
+	idx, _, err := s.top(ctx, aq, rq, 3*k)
 	if err != nil {
 		return nil, caunoi.ConfidenceNone, features{}, err
 	}
@@ -264,6 +262,6 @@ func (x *Index) rankEntries(ctx context.Context, q string, k int) ([]string, cau
 	if len(idx) == 0 {
 		return out, caunoi.ConfidenceNone, features{}, nil
 	}
-	f := s.features(aq, &s.passages[idx[0]])
+	f := s.rk.features(rq, idx[0])
 	return out, judge(f), f, nil
 }

@@ -415,22 +415,43 @@ func (x *Index) Search(ctx context.Context, q string, limit int) (caunoi.SearchR
 		return caunoi.SearchResult{}, fmt.Errorf("search: %w", err)
 	}
 	res := caunoi.SearchResult{Query: aq.text, Version: s.version}
-	bq := s.buildQuery(aq)
-	if bq == nil {
-		return res, nil
-	}
-	idx, scores, err := s.ranked(ctx, aq, bq, limit)
+	rq := s.rk.compile(aq, s.rw)
+	defer rq.release()
+	idx, scores, err := s.top(ctx, aq, rq, limit)
 	if err != nil {
 		return caunoi.SearchResult{}, err
 	}
+	if idx == nil {
+		return res, nil
+	}
 	res.Hits = make([]caunoi.Hit, 0, len(idx))
+	want := matchSet(aq)
 	for j, i := range idx {
 		p := s.passages[i]
-		snip, spans := snippet(p.Text, aq)
+		snip, spans := snippetOf(p.Text, want)
 		res.Hits = append(res.Hits, caunoi.Hit{Passage: p, Score: scores[j], Snippet: snip, Highlights: spans})
 	}
-	s.assess(aq, &res)
+	s.assess(rq, idx, &res)
 	return res, nil
+}
+
+// top returns the indexes of the best passages for aq, at most n, with
+// their rank scores, best first; nil or empty when nothing matches. A
+// small index ranks every passage with a positive score; a large one ranks
+// the candidates that bleve and the pair postings find.
+func (s *snapshot) top(ctx context.Context, aq *analyzedQuery, q *rankQuery, n int) ([]int, []float64, error) {
+	if s.rk.direct != nil {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, fmt.Errorf("search: %w", err)
+		}
+		idx, scores := s.rk.scoreAll(q, s.rw, n)
+		return idx, scores, nil
+	}
+	bq := s.buildQuery(aq)
+	if bq == nil {
+		return nil, nil, nil
+	}
+	return s.ranked(ctx, aq, bq, q, n)
 }
 
 // buildQuery turns an analysed query into the disjunction of term clauses
@@ -489,7 +510,7 @@ func (s *snapshot) buildQuery(aq *analyzedQuery) query.Query {
 // with their rank scores. bleve scores passages by syllables and the
 // ranker's pair postings by syllable pairs; each score is scaled by its
 // best, the two are summed, and the ranker orders the best of the sums.
-func (s *snapshot) ranked(ctx context.Context, aq *analyzedQuery, bq query.Query, n int) ([]int, []float64, error) {
+func (s *snapshot) ranked(ctx context.Context, aq *analyzedQuery, bq query.Query, q *rankQuery, n int) ([]int, []float64, error) {
 	req := bleve.NewSearchRequestOptions(bq, max(n, 2*candidates), 0, false)
 	sr, err := s.idx.SearchInContext(ctx, req)
 	if err != nil {
@@ -517,7 +538,7 @@ func (s *snapshot) ranked(ctx context.Context, aq *analyzedQuery, bq query.Query
 		}
 	}
 	cands := topKeys(joint, max(n, candidates))
-	idx, scores := s.rk.rerank(cands, aq, s.rw, n)
+	idx, scores := s.rk.rerank(cands, q, s.rw, n)
 	return idx, scores, nil
 }
 

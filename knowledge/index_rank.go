@@ -3,8 +3,8 @@ package knowledge
 import (
 	"math"
 	"slices"
-	"sort"
 	"strings"
+	"sync"
 
 	"github.com/caunoi/caunoi"
 )
@@ -33,8 +33,14 @@ const (
 	nRank
 )
 
-// sep separates phrases inside a field, so that no pair spans two of them.
-const sep int32 = -1
+// Separators inside a field. Ids below zero are never terms: no pair spans
+// a separator, and each one ends a paragraph for the ranker. sepLine
+// separates the lines of a passage's text, which the confidence features
+// read as one run of words (a pair across a line break counts there).
+const (
+	sep     int32 = -1
+	sepLine int32 = -2
+)
 
 // pairTable maps syllable pairs to document frequencies: keys sorted, df
 // beside them. It takes 12 bytes a pair, a third of a Go map's.
@@ -79,12 +85,14 @@ type fieldStats struct {
 // ranker holds, for every passage, its fields as term ids, and the
 // statistics BM25 needs. Term ids of all passages share one backing array.
 type ranker struct {
-	dict  map[string]int32 // folded syllable → id
-	xdict map[string]int32 // exact syllable → id
-	docs  [][nRank][]int32
-	st    [nRank]fieldStats
-	pp    pairPostings
-	n     int
+	dict   map[string]int32 // folded syllable → id
+	xdict  map[string]int32 // exact syllable → id
+	docs   [][nRank][]int32
+	st     [nRank]fieldStats
+	pp     pairPostings
+	direct *directIndex // only when n <= directMax
+	n      int
+	pool   sync.Pool // of *rankQuery
 }
 
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
@@ -150,8 +158,8 @@ func newRanker(ps []caunoi.Passage, aliases map[string][]string) *ranker {
 			body = append(body, sep)
 		}
 		for para := range strings.SplitSeq(p.Text, "\n") {
-			if body = b.appendText(body, &ex, para); len(body) > 0 && body[len(body)-1] != sep {
-				body = append(body, sep)
+			if body = b.appendText(body, &ex, para); len(body) > 0 && body[len(body)-1] >= 0 {
+				body = append(body, sepLine)
 			}
 		}
 		fbuf[rBody], fbuf[rExact] = body, ex
@@ -177,13 +185,13 @@ func newRanker(ps []caunoi.Passage, aliases map[string][]string) *ranker {
 			docPairs = docPairs[:0]
 			prev := sep
 			for _, t := range d {
-				if t != sep {
+				if t >= 0 {
 					st.total++
 					if lastSeen[f][t] != int32(i+1) {
 						lastSeen[f][t] = int32(i + 1)
 						st.uni[t]++
 					}
-					if prev != sep && f != rExact {
+					if prev >= 0 && f != rExact {
 						docPairs = append(docPairs, pairKey(prev, t))
 					}
 				}
@@ -197,7 +205,7 @@ func newRanker(ps []caunoi.Passage, aliases map[string][]string) *ranker {
 		prev := sep
 		for _, f := range [...]int{rBody, rQuest} {
 			for _, t := range fbuf[f] {
-				if prev != sep && t != sep {
+				if prev >= 0 && t >= 0 {
 					candPairs = append(candPairs, pairKey(prev, t))
 				}
 				prev = t
@@ -224,6 +232,10 @@ func newRanker(ps []caunoi.Passage, aliases map[string][]string) *ranker {
 			r.st[f].avg = float64(r.st[f].total) / float64(r.n)
 		}
 	}
+	if r.n <= directMax {
+		r.direct = r.newDirectIndex()
+	}
+	r.newQueryPool()
 	return r
 }
 
@@ -373,82 +385,6 @@ var defaultRankWeights = rankWeights{
 	Typo:      0.5,
 }
 
-// rankQuery is a query as term ids with weights, and per field the weight
-// times the idf of each term the field holds.
-type rankQuery struct {
-	uni   map[int32]float64
-	bi    map[uint64]float64
-	exact map[int32]float64
-	uw    [nRank]map[int32]float64  // field → term → weight·idf
-	bw    [nRank]map[uint64]float64 // field → pair → weight·idf
-}
-
-func (r *ranker) compile(aq *analyzedQuery, w rankWeights) rankQuery {
-	q := rankQuery{uni: map[int32]float64{}, bi: map[uint64]float64{}, exact: map[int32]float64{}}
-	addUni := func(f string, wt float64) {
-		if id, ok := r.dict[f]; ok && q.uni[id] < wt {
-			q.uni[id] = wt
-		}
-	}
-	addBi := func(b string, wt float64) {
-		a, c, ok := cutSpace(b)
-		if !ok {
-			return
-		}
-		ia, ok1 := r.dict[a]
-		ic, ok2 := r.dict[c]
-		if ok1 && ok2 {
-			k := pairKey(ia, ic)
-			if q.bi[k] < wt {
-				q.bi[k] = wt
-			}
-		}
-	}
-	for _, t := range aq.terms {
-		if _, ok := r.dict[t.fold]; ok {
-			addUni(t.fold, 1)
-		} else if nb := r.neighbour(t.fold); nb != "" {
-			addUni(nb, w.Typo)
-		}
-		if t.exact != "" {
-			if id, ok := r.xdict[t.exact]; ok {
-				q.exact[id] = 1
-			}
-		}
-	}
-	for _, b := range aq.bigrams {
-		addBi(b, w.Pair)
-	}
-	for _, t := range aq.expTerms {
-		addUni(t, w.Expansion)
-	}
-	for _, b := range aq.expBigrams {
-		addBi(b, w.Pair*w.Expansion)
-	}
-	for f := 0; f < nRank; f++ {
-		uq := q.uni
-		if f == rExact {
-			uq = q.exact
-		}
-		q.uw[f] = make(map[int32]float64, len(uq))
-		for t, wt := range uq {
-			if df := r.df(f, t); df > 0 {
-				q.uw[f][t] = wt * r.idf(df)
-			}
-		}
-		if f == rExact {
-			continue
-		}
-		q.bw[f] = make(map[uint64]float64, len(q.bi))
-		for k, wt := range q.bi {
-			if df := r.st[f].bi.get(k); df > 0 {
-				q.bw[f][k] = wt * r.idf(df)
-			}
-		}
-	}
-	return q
-}
-
 func cutSpace(b string) (string, string, bool) {
 	for i := 0; i < len(b); i++ {
 		if b[i] == ' ' {
@@ -469,94 +405,6 @@ func (r *ranker) bm25(w *rankWeights, tf float64, f int, dl int) float64 {
 		return 0
 	}
 	return tf * (w.K1 + 1) / (tf + w.K1*(1-w.B+w.B*float64(dl)/avg))
-}
-
-// score computes the rank score of passage i.
-func (r *ranker) score(i int, q *rankQuery, w *rankWeights, tfU map[int32]float64, tfB map[uint64]float64, seen map[uint64]bool) float64 {
-	d := &r.docs[i]
-	total := 0.0
-	for f := 0; f < nRank; f++ {
-		uw, bw := q.uw[f], q.bw[f]
-		if w.Field[f] == 0 || len(uw) == 0 && len(bw) == 0 {
-			continue
-		}
-		clear(tfU)
-		clear(tfB)
-		dl := 0
-		prev := sep
-		para, best := 0.0, 0.0
-		doPara := f == rBody && w.Para > 0
-		clear(seen)
-		for _, t := range d[f] {
-			if t == sep {
-				if doPara {
-					best = max(best, para)
-					para = 0
-					clear(seen)
-				}
-				prev = sep
-				continue
-			}
-			dl++
-			if wt, ok := uw[t]; ok {
-				tfU[t]++
-				if doPara && !seen[uint64(uint32(t))] {
-					seen[uint64(uint32(t))] = true
-					para += wt
-				}
-			}
-			if prev != sep && len(bw) > 0 {
-				k := pairKey(prev, t)
-				if wt, ok := bw[k]; ok {
-					tfB[k]++
-					if doPara && !seen[k|1<<63] {
-						seen[k|1<<63] = true
-						para += wt
-					}
-				}
-			}
-			prev = t
-		}
-		s := 0.0
-		if doPara {
-			s += w.Para * max(best, para)
-		}
-		for t, tf := range tfU {
-			s += uw[t] * r.bm25(w, tf, f, dl)
-		}
-		for k, tf := range tfB {
-			s += bw[k] * r.bm25(w, tf, f, dl)
-		}
-		total += w.Field[f] * s
-	}
-	return total
-}
-
-// rerank orders the candidate passages (indexes into the passages) by rank
-// score and returns at most limit of them with their scores.
-func (r *ranker) rerank(cands []int, aq *analyzedQuery, w rankWeights, limit int) ([]int, []float64) {
-	q := r.compile(aq, w)
-	tfU := make(map[int32]float64, 32)
-	tfB := make(map[uint64]float64, 32)
-	seen := make(map[uint64]bool, 32)
-	type scored struct {
-		i int
-		s float64
-	}
-	out := make([]scored, len(cands))
-	for j, i := range cands {
-		out[j] = scored{i, r.score(i, &q, &w, tfU, tfB, seen)}
-	}
-	sort.SliceStable(out, func(a, b int) bool { return out[a].s > out[b].s })
-	if len(out) > limit {
-		out = out[:limit]
-	}
-	idx := make([]int, len(out))
-	sc := make([]float64, len(out))
-	for j, o := range out {
-		idx[j], sc[j] = o.i, o.s
-	}
-	return idx, sc
 }
 
 // neighbour returns the most frequent indexed syllable one edit away from

@@ -11,15 +11,20 @@ import (
 // snippetRunes is the longest snippet, in runes, ellipses included.
 const snippetRunes = 300
 
-// matchSet holds the folded forms a snippet highlights: the query's content
-// terms and their glossary expansions.
-func matchSet(aq *analyzedQuery) map[string]bool {
-	m := make(map[string]bool, len(aq.terms)+len(aq.expTerms))
+// matchSet numbers the folded forms a snippet highlights: the query's
+// content terms and their glossary expansions.
+func matchSet(aq *analyzedQuery) map[string]int32 {
+	m := make(map[string]int32, len(aq.terms)+len(aq.expTerms))
+	add := func(f string) {
+		if _, ok := m[f]; !ok {
+			m[f] = int32(len(m))
+		}
+	}
 	for _, t := range aq.terms {
-		m[t.fold] = true
+		add(t.fold)
 	}
 	for _, t := range aq.expTerms {
-		m[t] = true
+		add(t)
 	}
 	return m
 }
@@ -31,39 +36,46 @@ func matchSet(aq *analyzedQuery) map[string]bool {
 // a syllable's span includes its combining marks, so spans are right for
 // decomposed (NFD) text too.
 func snippet(text string, aq *analyzedQuery) (string, []caunoi.Span) {
+	return snippetOf(text, matchSet(aq))
+}
+
+// snippetOf is snippet for the folded forms numbered in want.
+func snippetOf(text string, want map[string]int32) (string, []caunoi.Span) {
 	if text == "" {
 		return "", nil
 	}
-	want := matchSet(aq)
 	sp := syllables(text)
 	if len(sp) == 0 {
 		return trimRunes(collapseSpace(text), snippetRunes), nil
 	}
-	// Rune offset of each syllable start and end in text.
+	// Rune offset of each syllable start and end in text, and the number
+	// of the query term it matches (-1: none).
 	rs := make([]int, len(sp))
 	re := make([]int, len(sp))
-	key := make([]string, len(sp))
+	key := make([]int32, len(sp))
 	runes, prev := 0, 0
+	var buf [64]byte
 	for i, x := range sp {
 		runes += utf8.RuneCountInString(text[prev:x.start])
 		rs[i] = runes
 		runes += utf8.RuneCountInString(text[x.start:x.end])
 		re[i] = runes
 		prev = x.end
-		if f := fold(text[x.start:x.end]); want[f] {
-			key[i] = f
+		key[i] = -1
+		if k, ok := want[string(appendFold(buf[:0], text[x.start:x.end]))]; ok {
+			key[i] = k
 		}
 	}
 	budget := snippetRunes - 2 // room for two ellipses
 	// Slide a window over syllables; keep the one with the most distinct
 	// terms, then the most matches.
 	bestI, bestJ, bestD, bestN := 0, 0, -1, -1
-	count := map[string]int{}
+	count := make([]int, len(want))
 	distinct, matches := 0, 0
 	j := 0
 	for i := range sp {
 		for j < len(sp) && re[j]-rs[i] <= budget {
-			if k := key[j]; k != "" {
+			if k := key[j]; k >= 0 {
 				if count[k] == 0 {
 					distinct++
 				}
@@ -75,7 +87,7 @@ func snippet(text string, aq *analyzedQuery) (string, []caunoi.Span) {
 		if distinct > bestD || distinct == bestD && matches > bestN {
 			bestI, bestJ, bestD, bestN = i, j, distinct, matches
 		}
-		if k := key[i]; k != "" && i < j {
+		if k := key[i]; k >= 0 && i < j {
 			count[k]--
 			if count[k] == 0 {
 				distinct--
@@ -85,10 +97,10 @@ func snippet(text string, aq *analyzedQuery) (string, []caunoi.Span) {
 	}
 	if bestD > 0 {
 		// Shrink to the matches, then add context around them.
-		for key[bestI] == "" {
+		for key[bestI] < 0 {
 			bestI++
 		}
-		for key[bestJ-1] == "" {
+		for key[bestJ-1] < 0 {
 			bestJ--
 		}
 	}
@@ -132,7 +144,7 @@ func snippet(text string, aq *analyzedQuery) (string, []caunoi.Span) {
 			}
 			word := text[sp[si].start:sp[si].end]
 			n := utf8.RuneCountInString(word)
-			if key[si] != "" {
+			if key[si] >= 0 {
 				spans = append(spans, caunoi.Span{Start: out, End: out + n})
 			}
 			b.WriteString(word)

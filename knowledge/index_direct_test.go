@@ -1,0 +1,112 @@
+package knowledge
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/handbook"
+)
+
+// TestDirectScoresMatchWalk checks that scoring a small index from its
+// postings gives every passage the score that reading the passage gives,
+// and ranks exactly the passages with a positive score.
+func TestDirectScoresMatchWalk(t *testing.T) {
+	h, probs := Load(handbook.FS(), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err := probs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	aliases := make(map[string][]string)
+	for _, e := range h.Entries {
+		if len(e.Aliases) > 0 {
+			aliases[e.ID] = e.Aliases
+		}
+	}
+	gen := benchPassages(300)
+	// One passage with more body paragraphs than a posting can point at,
+	// its best paragraph past them.
+	var long strings.Builder
+	for i := 0; i < maxParas+20; i++ {
+		fmt.Fprintf(&long, "dòng %d: đăng ký khai sinh cho trẻ em\n", i)
+		if i == maxParas+5 {
+			long.WriteString("nộp giấy chứng sinh bản chính khi đăng ký khai sinh\n")
+		}
+	}
+	gen[17].Text = long.String()
+	gen[17].Section = "đăng ký"
+	tests := []struct {
+		name    string
+		ps      []caunoi.Passage
+		aliases map[string][]string
+		qs      []string
+	}{
+		{"handbook", h.Passages, aliases, handbookQueries},
+		{"generated", gen, nil, append(benchQueries(gen, 40), "nộp giấy chứng sinh bản chính đăng ký khai sinh", "dang ky khai sinh tre em")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRanker(tt.ps, tt.aliases)
+			if r.direct == nil {
+				t.Fatalf("%d passages: no postings", len(tt.ps))
+			}
+			for _, q := range tt.qs {
+				aq, err := analyzeQuery(q, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rq := r.compile(aq, defaultRankWeights)
+				w := defaultRankWeights
+				idx, scores := r.scoreAll(rq, w, len(tt.ps))
+				got := make(map[int]float64, len(idx))
+				for j, i := range idx {
+					got[i] = scores[j]
+					if j > 0 && scores[j] > scores[j-1] {
+						t.Errorf("%q: rank %d scores %v above rank %d's %v", q, j+1, scores[j], j, scores[j-1])
+					}
+				}
+				for i := range tt.ps {
+					want := r.score(i, rq, &w)
+					g, ok := got[i]
+					switch {
+					case want > 0 && !ok:
+						t.Errorf("%q: passage %d (score %v) not ranked", q, i, want)
+					case want == 0 && ok:
+						t.Errorf("%q: passage %d ranked with %v; its score is 0", q, i, g)
+					case ok && math.Abs(g-want) > 1e-9*max(1, want):
+						t.Errorf("%q: passage %d scores %v; reading it gives %v", q, i, g, want)
+					}
+				}
+				rq.release()
+			}
+		})
+	}
+}
+
+// TestDirectOnlySmall checks that only small indexes keep the postings.
+func TestDirectOnlySmall(t *testing.T) {
+	for _, n := range []int{1, directMax, directMax + 1} {
+		r := newRanker(benchPassages(n), nil)
+		if got, want := r.direct != nil, n <= directMax; got != want {
+			t.Errorf("%d passages: postings %v; want %v", n, got, want)
+		}
+	}
+}
+
+func TestSearchEmptyIndex(t *testing.T) {
+	x, err := BuildPassages(context.Background(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	res, err := x.Search(context.Background(), "khai sinh", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Hits) != 0 || res.Confidence != caunoi.ConfidenceNone {
+		t.Errorf("got %d hits, confidence %v; want none", len(res.Hits), res.Confidence)
+	}
+}
