@@ -96,54 +96,50 @@ func (s *Store) Ticket(ctx context.Context, number string) (caunoi.Ticket, error
 // the events fn returns in one transaction. The events get the ticket's
 // number and the next sequence numbers. An error from fn is returned
 // unchanged and nothing is stored.
+//
+// The work is done before the write transaction, so that concurrent
+// updates decode, run fn and encode in parallel and the group commit only
+// copies bytes: the ticket is read in a read transaction, and the write
+// transaction stores the prepared bytes if the ticket and its timeline are
+// still what was read. If another update got there first, fn runs again
+// inside the write transaction, on the current ticket. A refusal by fn on
+// the ticket as read is returned at once: the ticket was current when it
+// was read.
 func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi.Ticket) ([]caunoi.Event, error)) (caunoi.Ticket, error) {
 	var (
-		out   caunoi.Ticket
+		p     preparedUpdate
 		fnErr error
 	)
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		p, fnErr, err = prepareUpdate(tx, number, fn)
+		return err
+	})
+	if fnErr != nil {
+		return caunoi.Ticket{}, fnErr
+	}
+	if err != nil {
+		return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
+	}
+	var out caunoi.Ticket
+	err = s.update(ctx, func(tx *bolt.Tx) error {
 		fnErr = nil
-		tickets := tx.Bucket(bktTickets)
 		num := []byte(number)
-		raw := tickets.Get(num)
-		if raw == nil {
-			return clean(caunoi.ErrNotFound)
+		if bytes.Equal(tx.Bucket(bktTickets).Get(num), p.raw) && lastEventSeq(tx.Bucket(bktEvents).Cursor(), num) == p.seq {
+			out = p.cur
+			return p.store(tx)
 		}
-		var old, cur caunoi.Ticket
-		if err := json.Unmarshal(raw, &old); err != nil {
-			return err
+		// Changed since it was read: start again from the current ticket.
+		q, refused, err := prepareUpdate(tx, number, fn)
+		if refused != nil {
+			fnErr = refused
+			return clean(refused)
 		}
-		if err := json.Unmarshal(raw, &cur); err != nil {
-			return err
-		}
-		evs, err := fn(&cur)
 		if err != nil {
-			fnErr = err
-			return clean(err)
-		}
-		cur.Number = number
-		if err := put(tickets, num, cur); err != nil {
 			return err
 		}
-		if old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created) {
-			if err := deleteIndexes(tx, old); err != nil {
-				return err
-			}
-			if err := putIndexes(tx, cur); err != nil {
-				return err
-			}
-		}
-		events := tx.Bucket(bktEvents)
-		seq := lastEventSeq(events.Cursor(), num)
-		for _, e := range evs {
-			seq++
-			e.Ticket, e.Seq = number, seq
-			if err := put(events, eventKey(num, seq), e); err != nil {
-				return err
-			}
-		}
-		out = cur
-		return nil
+		out = q.cur
+		return q.store(tx)
 	})
 	if fnErr != nil && err == fnErr {
 		return caunoi.Ticket{}, fnErr
@@ -152,6 +148,77 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 		return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 	}
 	return out, nil
+}
+
+// preparedUpdate is an update of one ticket, encoded and ready to store:
+// it changes the ticket stored as raw, with seq events, into cur.
+type preparedUpdate struct {
+	raw    []byte // the ticket as read
+	seq    int    // the last event's sequence number as read
+	old    caunoi.Ticket
+	cur    caunoi.Ticket
+	data   []byte   // cur's JSON
+	events [][]byte // the new events' JSON, numbered from seq+1
+}
+
+// prepareUpdate reads the ticket in tx, runs fn on it and encodes the
+// result. It returns fn's error as fnErr, and any other as err; an unknown
+// ticket is caunoi.ErrNotFound, marked clean.
+func prepareUpdate(tx *bolt.Tx, number string, fn func(*caunoi.Ticket) ([]caunoi.Event, error)) (p preparedUpdate, fnErr, err error) {
+	num := []byte(number)
+	raw := tx.Bucket(bktTickets).Get(num)
+	if raw == nil {
+		return p, nil, clean(caunoi.ErrNotFound)
+	}
+	p.raw = bytes.Clone(raw)
+	p.seq = lastEventSeq(tx.Bucket(bktEvents).Cursor(), num)
+	if err := json.Unmarshal(p.raw, &p.old); err != nil {
+		return p, nil, err
+	}
+	p.cur = p.old
+	p.cur.Results = slices.Clone(p.old.Results)
+	p.cur.Attachments = slices.Clone(p.old.Attachments)
+	p.cur.Applied = slices.Clone(p.old.Applied)
+	evs, err := fn(&p.cur)
+	if err != nil {
+		return p, err, nil
+	}
+	p.cur.Number = number
+	if p.data, err = json.Marshal(p.cur); err != nil {
+		return p, nil, err
+	}
+	p.events = make([][]byte, len(evs))
+	for i, e := range evs {
+		e.Ticket, e.Seq = number, p.seq+i+1
+		if p.events[i], err = json.Marshal(e); err != nil {
+			return p, nil, err
+		}
+	}
+	return p, nil, nil
+}
+
+// store writes the prepared update in tx.
+func (p preparedUpdate) store(tx *bolt.Tx) error {
+	num := []byte(p.cur.Number)
+	if err := tx.Bucket(bktTickets).Put(num, p.data); err != nil {
+		return err
+	}
+	old, cur := p.old, p.cur
+	if old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created) {
+		if err := deleteIndexes(tx, old); err != nil {
+			return err
+		}
+		if err := putIndexes(tx, cur); err != nil {
+			return err
+		}
+	}
+	events := tx.Bucket(bktEvents)
+	for i, data := range p.events {
+		if err := events.Put(eventKey(num, p.seq+i+1), data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Events returns the ticket's timeline in order, or caunoi.ErrNotFound.
