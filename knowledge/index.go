@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -447,7 +448,12 @@ func (s *snapshot) top(ctx context.Context, aq *analyzedQuery, q *rankQuery, n i
 		idx, scores := s.rk.scoreAll(q, s.rw, n)
 		return idx, scores, nil
 	}
-	bq := s.buildQuery(aq)
+	bq := s.buildQuery(aq, false)
+	if bq == nil {
+		// Every word is common ("tình thế cấp thiết là gì"): search them
+		// all rather than find nothing.
+		bq = s.buildQuery(aq, true)
+	}
 	if bq == nil {
 		return nil, nil, nil
 	}
@@ -456,9 +462,10 @@ func (s *snapshot) top(ctx context.Context, aq *analyzedQuery, q *rankQuery, n i
 
 // buildQuery turns an analysed query into the disjunction of term clauses
 // that finds the candidates for the ranker, skipping terms that no passage
-// has and leaving out syllables so common that they only slow the search
-// (the ranker still counts them). It returns nil when nothing can match.
-func (s *snapshot) buildQuery(aq *analyzedQuery) query.Query {
+// has and, unless all is set, leaving out syllables so common that they
+// only slow the search (the ranker still counts them). It returns nil when
+// nothing can match.
+func (s *snapshot) buildQuery(aq *analyzedQuery, all bool) query.Query {
 	var qs []query.Query
 	add := func(field, term string, boost float64) {
 		t := query.NewTermQuery(term)
@@ -469,6 +476,9 @@ func (s *snapshot) buildQuery(aq *analyzedQuery) query.Query {
 	W := s.w
 	common := max(int32(W.CommonDF*float64(s.docs)), commonFloor)
 	drop := max(int32(W.DropDF*float64(s.docs)), dropFloor)
+	if all {
+		drop = math.MaxInt32
+	}
 	seen := make(map[string]bool, len(aq.terms)+len(aq.expTerms))
 	unigram := func(term string, w float64) {
 		if seen[term] {

@@ -110,3 +110,32 @@ func TestSearchEmptyIndex(t *testing.T) {
 		t.Errorf("got %d hits, confidence %v; want none", len(res.Hits), res.Confidence)
 	}
 }
+
+// TestSearchAllWordsCommon checks that a large index still answers a
+// question whose every word is in most passages, through its pairs.
+func TestSearchAllWordsCommon(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 2,100 passages")
+	}
+	ps := benchPassages(directMax + 100)
+	for i := range ps {
+		ps[i].Text += "\nthiết bị cấp cho tình nguyện viên"
+	}
+	ps[5].Text += "\nkhi gặp tình thế cấp thiết thì báo ngay"
+	x, err := BuildPassages(context.Background(), ps, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	res, err := x.Search(context.Background(), "tình thế cấp thiết là gì?", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Hits) == 0 || res.Hits[0].Passage.ID != ps[5].ID {
+		var got []string
+		for _, h := range res.Hits {
+			got = append(got, h.Passage.ID)
+		}
+		t.Errorf("hits %v; want %s first", got, ps[5].ID)
+	}
+}
