@@ -174,3 +174,7 @@ func TestGroupCommitIsolation(t *testing.T) {
 		t.Errorf("Communes after failed replacements = %+v, want the original", got)
 	}
 }
+
+func TestStoreContention(t *testing.T) {
+	storetest.RunContention(t, func(tb testing.TB) caunoi.Store { return MustOpen(tb) })
+}

@@ -19,19 +19,60 @@ func ticketNumber(prefix string, year int, seq uint64) string {
 	return fmt.Sprintf("%s-%04d-%06d", prefix, year, seq)
 }
 
+// Where the number goes in the JSON of a ticket and of an event: right after
+// these openings, which json.Marshal writes first because Number and Ticket
+// are the first fields of their structs.
+var (
+	ticketJSONHead = []byte(`{"Number":"`)
+	eventJSONHead  = []byte(`{"Ticket":"`)
+)
+
+// numbered is JSON with an empty number field, split where the number goes.
+type numbered struct{ before, after []byte }
+
+// splitAtNumber encodes v, whose number field is empty, and splits the JSON
+// where the number goes.
+func splitAtNumber(v any, head []byte) (numbered, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return numbered{}, err
+	}
+	if !bytes.HasPrefix(data, head) || len(data) <= len(head) || data[len(head)] != '"' {
+		return numbered{}, fmt.Errorf("encode %T: the number is not the first field", v)
+	}
+	return numbered{head, data[len(head):]}, nil
+}
+
+// with returns the JSON with number, already JSON-escaped, in its place.
+func (n numbered) with(number []byte) []byte {
+	return cat(n.before, number, n.after)
+}
+
 // CreateTicket stores t with ev as its first event, numbering it from
 // prefix, the year of t.Created and a per-(prefix, year) sequence. A set
 // IdemKey that was used before returns the earlier ticket with
-// created=false. Concurrent creations share one commit.
+// created=false. Concurrent creations share one commit; the ticket and the
+// event are encoded before it, and the commit only puts the number in.
 func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket, ev caunoi.Event) (caunoi.Ticket, bool, error) {
 	if prefix == "" {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: empty prefix: %w", caunoi.ErrInvalid)
+	}
+	year := t.Created.Year()
+	t.Number = ""
+	ev.Ticket, ev.Seq = "", 1
+	tjson, err := splitAtNumber(t, ticketJSONHead)
+	if err != nil {
+		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
+	}
+	ejson, err := splitAtNumber(ev, eventJSONHead)
+	if err != nil {
+		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
 	var (
 		out     caunoi.Ticket
 		created bool
 	)
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err = s.update(ctx, func(tx *bolt.Tx) error {
 		created = false
 		if t.IdemKey != "" {
 			if num := tx.Bucket(bktIdem).Get([]byte(t.IdemKey)); num != nil {
@@ -39,7 +80,6 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 			}
 		}
 		seqs := tx.Bucket(bktSeq)
-		year := t.Created.Year()
 		sb, err := seqs.CreateBucketIfNotExists([]byte(prefix + "\x00" + strconv.Itoa(year)))
 		if err != nil {
 			return err
@@ -55,12 +95,15 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 		if tickets.Get(num) != nil {
 			return fmt.Errorf("ticket %s already exists: %w", nt.Number, caunoi.ErrConflict)
 		}
-		if err := put(tickets, num, nt); err != nil {
+		quoted, err := json.Marshal(nt.Number)
+		if err != nil {
 			return err
 		}
-		e := ev
-		e.Ticket, e.Seq = nt.Number, 1
-		if err := put(tx.Bucket(bktEvents), eventKey(num, 1), e); err != nil {
+		quoted = quoted[1 : len(quoted)-1]
+		if err := tickets.Put(num, tjson.with(quoted)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bktEvents).Put(eventKey(num, 1), ejson.with(quoted)); err != nil {
 			return err
 		}
 		if nt.IdemKey != "" {

@@ -124,3 +124,8 @@ func TestOpenErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreContention(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.RunContention(t, opener(srv))
+}
