@@ -364,6 +364,11 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 		}
 		run = load.Start(ctx)
 	}
+	harness0 := loadtest.SelfCPUTime()
+	var redis0 time.Duration
+	if w.redis != nil {
+		redis0, _ = loadtest.CPUTime(w.redis.PID())
+	}
 	rss := &loadtest.RSSSeries{}
 	stopRSS := make(chan struct{})
 	var wg sync.WaitGroup
@@ -388,6 +393,14 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 	wg.Wait()
 	rss.Finish()
 	rep.Result, rep.RSS = res, rss
+	cpu := &loadtest.CPUUse{Harness: loadtest.SelfCPUTime() - harness0}
+	cpu.Serve, _ = loadtest.CPUTime(w.serve.PID())
+	if w.redis != nil {
+		if t, err := loadtest.CPUTime(w.redis.PID()); err == nil {
+			cpu.Redis = t - redis0
+		}
+	}
+	rep.CPU = cpu
 	if bt, err := w.serve.BotTime(ctx); err != nil {
 		fmt.Fprintf(m.Stderr, "caunoi loadtest: không đọc được số đo của serve: %v\n", err)
 	} else {

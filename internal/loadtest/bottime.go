@@ -119,3 +119,10 @@ func parseBotTime(r io.Reader) (*BotTime, error) {
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// CPUUse is the CPU time each process of a run used, start to finish.
+type CPUUse struct {
+	Serve   time.Duration `json:"serve_ns"`
+	Harness time.Duration `json:"harness_ns"` // the emulator and the simulated people
+	Redis   time.Duration `json:"redis_ns,omitempty"`
+}

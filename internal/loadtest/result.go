@@ -281,6 +281,7 @@ type Report struct {
 	Rates     *RateCheck `json:"rates,omitempty"`
 	RSS       *RSSSeries `json:"rss,omitempty"`
 	BotTime   *BotTime   `json:"bot_time,omitempty"`
+	CPU       *CPUUse    `json:"cpu,omitempty"`
 	Problems  []string   `json:"problems,omitempty"`
 }
 
@@ -352,6 +353,16 @@ func (rep *Report) Table(w io.Writer) {
 	if bt := rep.BotTime; bt != nil && bt.N > 0 {
 		row("thời gian của bot mỗi cập nhật p50 / p99", fmt.Sprintf("%s / %s (nhận → xếp tin trả lời vào hàng gửi; %d cập nhật)",
 			ms(bt.P50), ms(bt.P99), bt.N))
+	}
+	if c := rep.CPU; c != nil && c.Serve > 0 {
+		v := fmt.Sprintf("serve %.1f s, máy giả lập và người dùng giả %.1f s", c.Serve.Seconds(), c.Harness.Seconds())
+		if c.Redis > 0 {
+			v += fmt.Sprintf(", redis %.1f s", c.Redis.Seconds())
+		}
+		if r != nil && r.Updates > 0 {
+			v += fmt.Sprintf("; serve %.2f ms mỗi cập nhật", float64(c.Serve)/float64(time.Millisecond)/float64(r.Updates))
+		}
+		row("thời gian CPU", v)
 	}
 	if len(rep.Problems) == 0 {
 		b.WriteString("Mọi câu hỏi có đúng một câu trả lời, mọi lần chuyển Sở có đúng một phiếu.\n")
