@@ -15,7 +15,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/bot/telegramtest"
 	"github.com/caunoi/caunoi/internal/loadtest"
 )
@@ -39,14 +38,22 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// missing skips t because a prerequisite of the proof is missing on this
+// machine, and says so loudly. With CAUNOI_CRASH_TESTS=1 (a machine that
+// must run every proof, such as CI) it fails instead.
+func missing(t *testing.T, what string) {
+	t.Helper()
+	msg := "SKIPPED, NOT PROVEN HERE: " + what
+	if os.Getenv("CAUNOI_CRASH_TESTS") == "1" {
+		t.Fatal(msg + " (CAUNOI_CRASH_TESTS=1 requires every crash and fault proof to run)")
+	}
+	fmt.Fprintf(os.Stderr, "%s: %s\n", t.Name(), msg)
+	t.Skip(msg)
+}
+
 // crashWorld is a load world whose serve process is this test binary.
 func crashWorld(t *testing.T, o worldOptions) *loadWorld {
 	t.Helper()
-	// These runs take minutes of wall time with real processes and kills;
-	// they run when asked, as documented in docs/RELIABILITY.md.
-	if os.Getenv("CAUNOI_CRASH_TESTS") != "1" {
-		t.Skip("crash and fault runs are off; set CAUNOI_CRASH_TESTS=1 to run them")
-	}
 	bin, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +65,7 @@ func crashWorld(t *testing.T, o worldOptions) *loadWorld {
 	}
 	w, err := newLoadWorld(context.Background(), o)
 	if errors.Is(err, loadtest.ErrNoRedis) {
-		t.Skip("redis-server not found; install it with apt-get install -y redis-server")
+		missing(t, "redis-server not found; install it with apt-get install -y redis-server")
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -82,10 +89,40 @@ func scale(short, long int) int {
 	return long
 }
 
+// The deadlines below are generous: each wait returns as soon as its
+// condition holds, and a deadline only turns a hang into a failure on a
+// machine that other builds keep busy.
+const (
+	askDeadline    = 5 * time.Minute // for the officials to ask so many questions
+	settleDeadline = 6 * time.Minute // for every answer, ticket and staff reply
+	readyDeadline  = 2 * time.Minute // for /readyz to turn
+	// quiet is how long a settled run is watched for late duplicates.
+	quiet = 3 * time.Second
+)
+
+// paced is a load whose officials stay inside the bot's flood limit (20
+// updates a minute, burst 8). An escalating official sends three updates
+// per question (the question and two button presses), and the load hands
+// escalations to the same few officials again and again; so each official
+// waits 9 s between questions: three updates in 9 s is 20 a minute. The
+// officials are as many as the rate needs, given that pace.
+func paced(w *loadWorld, total int, rate float64, seed uint64) loadtest.Load {
+	return loadtest.Load{Srv: w.srv, Pop: w.pop, Vocabulary: w.vocab, Total: total, Rate: rate,
+		EscalateEvery: 10, Seed: seed, Gap: floodGap}
+}
+
+const floodGap = 9 * time.Second
+
+// officialsFor is how many officials ask rate questions a second at
+// floodGap apart (plus the load's jitter of up to a quarter of it).
+func officialsFor(rate float64) int {
+	return int(rate*floodGap.Seconds()*1.25) + 1
+}
+
 // waitAsked waits until the officials asked at least n questions.
 func waitAsked(t *testing.T, w *loadWorld, run *loadtest.Run, n int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), askDeadline)
 	defer cancel()
 	if err := w.srv.WaitFor(ctx, func() bool { return run.Asked() >= n }); err != nil {
 		t.Fatalf("officials asked %d questions, waited for %d: %v", run.Asked(), n, err)
@@ -136,13 +173,13 @@ func checkResult(t *testing.T, w *loadWorld, res *loadtest.Result, err error, al
 // bbolt file: every question gets exactly one answer, every escalation
 // exactly one ticket, every staff reply reaches the official once.
 func TestKill9DuringLoad(t *testing.T) {
-	w := crashWorld(t, worldOptions{officials: scale(80, 200), communes: 5})
+	w := crashWorld(t, worldOptions{officials: officialsFor(15), communes: 5})
 	ctx := context.Background()
 	if err := w.serve.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	total := scale(300, 2000)
-	run := loadtest.Load{Srv: w.srv, Pop: w.pop, Vocabulary: w.vocab, Total: total, Rate: 15, EscalateEvery: 10, Seed: 7}.Start(ctx)
+	run := paced(w, total, 15, 7).Start(ctx)
 	for i := 1; i <= 5; i++ {
 		waitAsked(t, w, run, i*total/6)
 		w.serve.Kill()
@@ -150,7 +187,7 @@ func TestKill9DuringLoad(t *testing.T) {
 			t.Fatalf("restart %d: %v", i, err)
 		}
 	}
-	res, err := run.Wait(ctx, 3*time.Minute, 3*time.Second)
+	res, err := run.Wait(ctx, settleDeadline, quiet)
 	if got := w.serve.Starts(); got != 6 {
 		t.Errorf("serve started %d times, want 6", got)
 	}
@@ -162,13 +199,13 @@ func TestKill9DuringLoad(t *testing.T) {
 // recovers once it is back without being restarted, and no question or
 // ticket is lost.
 func TestRedisKilledDuringLoad(t *testing.T) {
-	w := crashWorld(t, worldOptions{officials: scale(80, 200), communes: 5, redis: true})
+	w := crashWorld(t, worldOptions{officials: officialsFor(15), communes: 5, redis: true})
 	ctx := context.Background()
 	if err := w.serve.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
 	total := scale(300, 2000)
-	run := loadtest.Load{Srv: w.srv, Pop: w.pop, Vocabulary: w.vocab, Total: total, Rate: 15, EscalateEvery: 10, Seed: 11}.Start(ctx)
+	run := paced(w, total, 15, 11).Start(ctx)
 	for i := 1; i <= 2; i++ {
 		waitAsked(t, w, run, i*total/3)
 		w.redis.Kill()
@@ -180,7 +217,7 @@ func TestRedisKilledDuringLoad(t *testing.T) {
 		}
 		waitReady(t, w, true)
 	}
-	res, err := run.Wait(ctx, 3*time.Minute, 3*time.Second)
+	res, err := run.Wait(ctx, settleDeadline, quiet)
 	if got := w.serve.Starts(); got != 1 {
 		t.Errorf("serve started %d times; it should recover without a restart", got)
 	}
@@ -190,7 +227,7 @@ func TestRedisKilledDuringLoad(t *testing.T) {
 // waitReady polls /readyz until it reports want.
 func waitReady(t *testing.T, w *loadWorld, want bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(readyDeadline)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for range tick.C {
@@ -198,7 +235,7 @@ func waitReady(t *testing.T, w *loadWorld, want bool) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("/readyz did not turn %v within 30s", want)
+			t.Fatalf("/readyz did not turn %v within %s", want, readyDeadline)
 		}
 	}
 }
@@ -209,7 +246,7 @@ func waitReady(t *testing.T, w *loadWorld, want bool) {
 // request log shows the bot inside the per-chat, per-group and overall
 // rates.
 func TestTelegramFaults(t *testing.T) {
-	w := crashWorld(t, worldOptions{officials: scale(12, 40), communes: 3, telegramLimits: true})
+	w := crashWorld(t, worldOptions{officials: scale(24, 80), communes: 3, telegramLimits: true})
 	ctx := context.Background()
 	if err := w.serve.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -225,12 +262,12 @@ func TestTelegramFaults(t *testing.T) {
 		{Method: "getUpdates", Drop: true, Times: 1},
 	}
 	total := scale(60, 300)
-	run := loadtest.Load{Srv: w.srv, Pop: w.pop, Vocabulary: w.vocab, Total: total, Rate: 8, EscalateEvery: 10, Seed: 13}.Start(ctx)
+	run := paced(w, total, 8, 13).Start(ctx)
 	for i, f := range faults {
 		waitAsked(t, w, run, (i+1)*total/(len(faults)+2))
 		w.srv.Inject(f)
 	}
-	res, err := run.Wait(ctx, 3*time.Minute, 3*time.Second)
+	res, err := run.Wait(ctx, settleDeadline, quiet)
 	groups := map[int64]bool{}
 	for _, g := range w.pop.Groups {
 		groups[g] = true
@@ -293,24 +330,28 @@ func checkBolt(t *testing.T, path string) {
 
 // TestBoltDiskFull fills the filesystem under the bbolt file during load (a
 // 1 MB tmpfs): the bot logs the error and keeps running; once space is
-// back it answers everything exactly once, and the file passes bbolt's
+// back it answers every question exactly once, delivers every staff reply,
+// leaves nothing in the journal or the outbox, and the file passes bbolt's
 // check. It needs root to mount the tmpfs.
 func TestBoltDiskFull(t *testing.T) {
 	boltDir := t.TempDir()
 	if !mountTmpfs(t, boltDir, "1m") {
-		t.Skip("cannot mount a tmpfs (needs root): full disk not simulated")
+		missing(t, "cannot mount a tmpfs (needs root): full disk not simulated")
 	}
-	w := crashWorld(t, worldOptions{officials: 20, communes: 2, boltDir: boltDir})
+	w := crashWorld(t, worldOptions{officials: officialsFor(6), communes: 2, boltDir: boltDir})
 	ctx := context.Background()
 	if err := w.serve.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	run := loadtest.Load{Srv: w.srv, Pop: w.pop, Vocabulary: w.vocab, Total: scale(600, 1500), Rate: 60, EscalateEvery: 10, Seed: 17}.Start(ctx)
-	deadline := time.Now().Add(3 * time.Minute)
+	run := paced(w, scale(600, 1500), 6, 17).Start(ctx)
+	full := func() bool {
+		data, _ := os.ReadFile(w.serve.Log)
+		return strings.Contains(string(data), "no space left on device")
+	}
+	deadline := time.Now().Add(askDeadline)
 	tick := time.NewTicker(100 * time.Millisecond)
 	for range tick.C {
-		data, _ := os.ReadFile(w.serve.Log)
-		if strings.Contains(string(data), "no space left on device") {
+		if full() {
 			break
 		}
 		select {
@@ -320,7 +361,7 @@ func TestBoltDiskFull(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			tick.Stop()
-			t.Fatal("the disk never filled up")
+			t.Fatalf("the disk did not fill up within %s", askDeadline)
 		}
 	}
 	tick.Stop()
@@ -332,41 +373,16 @@ func TestBoltDiskFull(t *testing.T) {
 	default:
 	}
 	remount(t, boltDir, "size=64m")
-	res, err := run.Wait(ctx, time.Minute, 3*time.Second)
-	t.Logf("after the disk filled: questions %d, answers %d, unanswered %d, extra %d, escalations %d, staff replies delivered %d",
-		res.Questions, res.Answers, res.Missing, res.Extra, res.Escalations, res.Delivered)
-	if err != nil {
-		// Open defect, reported in docs/RELIABILITY.md: after the disk was
-		// full, one question in a few hundred is left unanswered with no
-		// error in the log. The promises below still hold.
-		t.Logf("load did not settle: %v", err)
-	}
-	if res.Extra > 0 || res.ExtraCards > 0 || res.ExtraOpened > 0 || res.ExtraDelivery > 0 || res.OutOfOrder > 0 {
-		t.Errorf("a full disk made the bot repeat itself: %v", res.Problems())
-	}
-	if res.Answers < res.Questions*9/10 {
-		t.Errorf("only %d of %d questions answered once space was back", res.Answers, res.Questions)
-	}
+	res, err := run.Wait(ctx, settleDeadline, quiet)
 	select {
 	case <-w.serve.Done():
 		t.Errorf("serve exited: %v", w.serve.ExitErr())
 	default:
 	}
-	w.serve.Stop()
+	// Nothing lost, nothing repeated; the journal and the outbox end empty
+	// and the store holds one ticket per escalation.
+	checkResult(t, w, res, err, false)
 	checkBolt(t, filepath.Join(boltDir, "caunoi.db"))
-	// The store reopens cleanly, with every ticket the officials opened.
-	st, err := w.openStore(ctx)
-	if err != nil {
-		t.Fatalf("reopen the store: %v", err)
-	}
-	defer st.Close()
-	ts, err := st.Tickets(ctx, caunoi.TicketFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ts) != res.Escalations {
-		t.Errorf("store holds %d tickets, officials opened %d", len(ts), res.Escalations)
-	}
 }
 
 // TestBoltReadOnlyDir starts serve on a bbolt file in a read-only
@@ -375,13 +391,13 @@ func TestBoltDiskFull(t *testing.T) {
 func TestBoltReadOnlyDir(t *testing.T) {
 	boltDir := t.TempDir()
 	tmpfs := mountTmpfs(t, boltDir, "16m")
-	w := crashWorld(t, worldOptions{officials: 5, communes: 1, boltDir: boltDir})
+	w := crashWorld(t, worldOptions{officials: 15, communes: 1, boltDir: boltDir})
 	ctx := context.Background()
 	if tmpfs {
 		remount(t, boltDir, "ro")
 	} else {
 		if os.Geteuid() == 0 {
-			t.Skip("root ignores file modes and cannot mount: read-only directory not simulated")
+			missing(t, "root ignores file modes and cannot mount: read-only directory not simulated")
 		}
 		os.Chmod(filepath.Join(boltDir, "caunoi.db"), 0o444)
 		os.Chmod(boltDir, 0o555)
@@ -403,7 +419,7 @@ func TestBoltReadOnlyDir(t *testing.T) {
 	if err := w.serve.Start(ctx); err != nil {
 		t.Fatalf("serve on the writable directory again: %v", err)
 	}
-	run := loadtest.Load{Srv: w.srv, Pop: w.pop, Vocabulary: w.vocab, Total: 30, Rate: 20, EscalateEvery: 10, Seed: 19}.Start(ctx)
-	res, werr := run.Wait(ctx, 2*time.Minute, 2*time.Second)
+	run := paced(w, 30, 20, 19).Start(ctx)
+	res, werr := run.Wait(ctx, settleDeadline, quiet)
 	checkResult(t, w, res, werr, false)
 }
