@@ -324,6 +324,10 @@ func (s *Server) recordLocked(c *chatState, method string, m Message, parseMode,
 		Method: method, Time: s.now(), ChatID: c.chat.ID, Message: cloneMessage(m),
 		ParseMode: parseMode, Source: source, ReplyMarkup: markup,
 	})
+	if s.st.unread == nil {
+		s.st.unread = map[int64]bool{}
+	}
+	s.st.unread[c.chat.ID] = true
 	s.notifyLocked()
 }
 

@@ -60,6 +60,9 @@ func (s *Server) Next(ctx context.Context, chatID int64) (Outgoing, error) {
 		i := s.st.cursors[chatID]
 		if box := s.st.outbox[chatID]; i < len(box) {
 			s.st.cursors[chatID] = i + 1
+			if i+1 == len(box) {
+				delete(s.st.unread, chatID)
+			}
 			o := box[i]
 			o.Message = cloneMessage(o.Message)
 			s.mu.Unlock()

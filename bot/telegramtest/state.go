@@ -34,6 +34,7 @@ type state struct {
 
 	outbox  map[int64][]Outgoing
 	cursors map[int64]int
+	unread  map[int64]bool // chats whose outbox holds messages past the cursor
 
 	requests []Request
 	faults   []*faultState

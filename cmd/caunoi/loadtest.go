@@ -8,8 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -56,6 +58,8 @@ Tham số:
   --seed N          hạt giống ngẫu nhiên, để lặp lại một lần chạy (mặc định 1)
   --json            in kết quả dạng JSON
   --keep            giữ thư mục tạm (nhật ký serve, dữ liệu) để xem lại
+  --profile DIR     ghi hồ sơ CPU (pprof) của serve và của chính loadtest
+                    (máy giả lập, người dùng giả) vào DIR
   -h, --help        in hướng dẫn này
 
 Mã thoát: 0 khi mọi kiểm tra đạt, 1 khi có câu hỏi mất, lặp, sai thứ tự
@@ -66,7 +70,7 @@ type loadtestOptions struct {
 	officials, communes, questions, escalate int
 	rate                                     float64
 	duration, timeout                        time.Duration
-	store, limits, mode                      string
+	store, limits, mode, profile             string
 	seed                                     uint64
 	json, keep                               bool
 }
@@ -88,6 +92,7 @@ func runLoadtest(ctx context.Context, m *Main, args []string) error {
 	fs.Uint64Var(&o.seed, "seed", 1, "")
 	fs.BoolVar(&o.json, "json", false, "")
 	fs.BoolVar(&o.keep, "keep", false, "")
+	fs.StringVar(&o.profile, "profile", "", "")
 	bad := func(format string, a ...any) error {
 		fmt.Fprintf(m.Stderr, "caunoi loadtest: "+format+"\n\n%s", append(a, loadtestUsage)...)
 		return errUsage
@@ -322,6 +327,7 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 	w, err := newLoadWorld(ctx, worldOptions{
 		officials: o.officials, communes: o.communes, redis: o.store == "redis",
 		telegramLimits: o.limits == "telegram", bin: bin, args: args,
+		env: profileEnv(o.profile),
 	})
 	if err != nil {
 		return nil, err
@@ -363,6 +369,13 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 			return nil, err
 		}
 		run = load.Start(ctx)
+	}
+	if o.profile != "" {
+		stop, err := startProfiles(ctx, o.profile, w.serve)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
 	}
 	harness0 := loadtest.SelfCPUTime()
 	var redis0 time.Duration
@@ -426,4 +439,55 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 	}
 	rep.Problems = append(rep.Problems, w.verifyStore(ctx, res.Escalations)...)
 	return rep, nil
+}
+
+// profileSeconds is how much of a run's start the serve profile covers.
+const profileSeconds = 20
+
+func profileEnv(dir string) []string {
+	if dir == "" {
+		return nil
+	}
+	return []string{"ADMIN_PPROF=true"}
+}
+
+// startProfiles writes this process's CPU profile to dir/loadtest.prof until
+// stop is called, and serve's for its first profileSeconds to dir/serve.prof.
+func startProfiles(ctx context.Context, dir string, serve *loadtest.Serve) (stop func(), err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("thư mục hồ sơ CPU: %w", err)
+	}
+	f, err := os.Create(filepath.Join(dir, "loadtest.prof"))
+	if err != nil {
+		return nil, fmt.Errorf("tệp hồ sơ CPU: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("hồ sơ CPU: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", serve.Admin, profileSeconds)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return
+		}
+		defer resp.Body.Close()
+		out, err := os.Create(filepath.Join(dir, "serve.prof"))
+		if err != nil {
+			return
+		}
+		defer out.Close()
+		_, _ = io.Copy(out, resp.Body)
+	}()
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		<-done
+	}, nil
 }

@@ -256,9 +256,11 @@ func (r *Run) observe(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		unread := r.l.Srv.Unread()
 		r.mu.Lock()
-		for id, c := range r.chats {
-			if len(c.asks) == 0 && c.stage == 0 {
+		for _, id := range unread {
+			c, g := r.chats[id], r.groups[id]
+			if c == nil && g == nil {
 				continue
 			}
 			for {
@@ -266,16 +268,11 @@ func (r *Run) observe(ctx context.Context) {
 				if err != nil {
 					break
 				}
-				r.onPrivate(id, c, o)
-			}
-		}
-		for id, g := range r.groups {
-			for {
-				o, err := r.l.Srv.Next(dead, id)
-				if err != nil {
-					break
+				if c != nil {
+					r.onPrivate(id, c, o)
+				} else {
+					r.onGroup(id, g, o)
 				}
-				r.onGroup(id, g, o)
 			}
 		}
 		r.mu.Unlock()
