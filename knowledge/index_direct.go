@@ -273,10 +273,6 @@ func (r *ranker) scoreAll(q *rankQuery, w rankWeights, limit int) ([]int, []floa
 			}
 		}
 	}
-	type scored struct {
-		i int
-		s float64
-	}
 	out := make([]scored, 0, len(touched))
 	for _, d := range touched {
 		s := acc[d]
@@ -291,15 +287,7 @@ func (r *ranker) scoreAll(q *rankQuery, w rankWeights, limit int) ([]int, []floa
 		out = append(out, scored{int(d), s})
 	}
 	sc.touched, sc.parts = touched, parts
-	slices.SortFunc(out, func(a, b scored) int {
-		switch {
-		case a.s > b.s:
-			return -1
-		case a.s < b.s:
-			return 1
-		}
-		return a.i - b.i
-	})
+	slices.SortFunc(out, byScore)
 	if len(out) > limit {
 		out = out[:limit]
 	}

@@ -331,23 +331,11 @@ func (r *ranker) score(i int, q *rankQuery, w *rankWeights) float64 {
 // score and returns at most limit of them with their scores. Equal scores
 // keep the candidates' order.
 func (r *ranker) rerank(cands []int, q *rankQuery, w rankWeights, limit int) ([]int, []float64) {
-	type scored struct {
-		i int
-		s float64
-	}
 	out := make([]scored, len(cands))
 	for j, i := range cands {
 		out[j] = scored{i, r.score(i, q, &w)}
 	}
-	slices.SortStableFunc(out, func(a, b scored) int {
-		switch {
-		case a.s > b.s:
-			return -1
-		case a.s < b.s:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(out, func(a, b scored) int { return cmpScore(a.s, b.s) })
 	if len(out) > limit {
 		out = out[:limit]
 	}
@@ -420,4 +408,29 @@ func (r *ranker) features(q *rankQuery, i int) features {
 		ft.pairs = ft.coverage
 	}
 	return ft
+}
+
+// scored is a passage and its rank score.
+type scored struct {
+	i int
+	s float64
+}
+
+// cmpScore orders scores best first.
+func cmpScore(a, b float64) int {
+	switch {
+	case a > b:
+		return -1
+	case a < b:
+		return 1
+	}
+	return 0
+}
+
+// byScore orders by score, best first, then by passage.
+func byScore(a, b scored) int {
+	if c := cmpScore(a.s, b.s); c != 0 {
+		return c
+	}
+	return a.i - b.i
 }

@@ -12,9 +12,12 @@ import (
 // Ranking.
 //
 // bleve finds candidates by folded syllables and the ranker's pair
-// postings by syllable pairs; the ranker orders them by BM25 computed per
-// field over folded syllables and syllable pairs, plus an exact-diacritics
-// term for words typed with marks and the evidence of the best paragraph.
+// postings by syllable pairs (a small index skips this: see
+// index_direct.go); the ranker orders them by BM25 computed per field
+// (body, title, sample questions, section heading) over folded syllables
+// and syllable pairs, plus an exact-diacritics term for words typed with
+// marks and the evidence of the best paragraph. The heading also counts
+// on its own because it names what the whole passage is about.
 // bleve's own scores only help choose candidates: its BM25 multiplies the
 // idf in twice, takes the square root of term frequencies and scales by
 // the share of query clauses matched, which favours long passages that
@@ -30,6 +33,7 @@ const (
 	rTitle        // entry title
 	rQuest        // sample questions and aliases
 	rExact        // section heading and body, exact forms
+	rSect         // section heading
 	nRank
 )
 
@@ -164,6 +168,7 @@ func newRanker(ps []caunoi.Passage, aliases map[string][]string) *ranker {
 		}
 		fbuf[rBody], fbuf[rExact] = body, ex
 		fbuf[rTitle] = b.appendText(fbuf[rTitle], nil, p.Title)
+		fbuf[rSect] = b.appendText(fbuf[rSect], nil, p.Section)
 		for _, q := range p.Questions {
 			fbuf[rQuest] = append(b.appendText(fbuf[rQuest], nil, q), sep)
 		}
@@ -376,7 +381,7 @@ type rankWeights struct {
 }
 
 var defaultRankWeights = rankWeights{
-	Field:     [nRank]float64{rBody: 1, rTitle: 0.5, rQuest: 1, rExact: 0.5},
+	Field:     [nRank]float64{rBody: 1, rTitle: 0.5, rQuest: 1, rExact: 0.5, rSect: 0.5},
 	Pair:      1.5,
 	Para:      1,
 	K1:        1.2,
