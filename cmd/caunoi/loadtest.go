@@ -49,6 +49,9 @@ Tham số:
                     đo bộ nhớ RSS của tiến trình serve mỗi giây
   --store KHO       bolt (tệp bbolt tạm) hoặc redis (chạy redis-server riêng,
                     AOF, appendfsync always) (mặc định bolt)
+  --fsync F         với --store redis: appendfsync của Redis, everysec (như
+                    docker-compose.yml và docs/OPERATING.md khuyên) hoặc
+                    always (fsync mỗi lệnh ghi) (mặc định everysec)
   --limits L        raised: nâng giới hạn gửi của bot, máy giả lập không giới
                     hạn (đo sức chứa); telegram: giới hạn thật của Telegram ở
                     cả bot và máy giả lập (mặc định raised)
@@ -70,7 +73,7 @@ type loadtestOptions struct {
 	officials, communes, questions, escalate int
 	rate                                     float64
 	duration, timeout                        time.Duration
-	store, limits, mode, profile             string
+	store, limits, mode, profile, fsync      string
 	seed                                     uint64
 	json, keep                               bool
 }
@@ -93,6 +96,7 @@ func runLoadtest(ctx context.Context, m *Main, args []string) error {
 	fs.BoolVar(&o.json, "json", false, "")
 	fs.BoolVar(&o.keep, "keep", false, "")
 	fs.StringVar(&o.profile, "profile", "", "")
+	fs.StringVar(&o.fsync, "fsync", "everysec", "")
 	bad := func(format string, a ...any) error {
 		fmt.Fprintf(m.Stderr, "caunoi loadtest: "+format+"\n\n%s", append(a, loadtestUsage)...)
 		return errUsage
@@ -115,6 +119,8 @@ func runLoadtest(ctx context.Context, m *Main, args []string) error {
 		return bad("--rate và --escalate không được âm")
 	case o.store != "bolt" && o.store != "redis":
 		return bad("--store %q: chọn bolt hoặc redis", o.store)
+	case o.fsync != "everysec" && o.fsync != "always":
+		return bad("--fsync %q: chọn everysec hoặc always", o.fsync)
 	case o.limits != "raised" && o.limits != "telegram":
 		return bad("--limits %q: chọn raised hoặc telegram", o.limits)
 	case o.mode != "capacity" && o.mode != "backlog":
@@ -165,6 +171,7 @@ type worldOptions struct {
 	dir                 string // where the data lives; a new temporary directory when empty
 	boltDir             string // directory of the bbolt file; dir when empty
 	env                 []string
+	redisFsync          string // appendfsync of Redis; always when empty
 }
 
 // newLoadWorld starts the emulator, registers the people, seeds the store
@@ -217,7 +224,11 @@ func newLoadWorld(ctx context.Context, o worldOptions) (_ *loadWorld, err error)
 		if err := os.MkdirAll(rdir, 0o755); err != nil {
 			return nil, err
 		}
-		if w.redis, err = loadtest.StartRedis(ctx, rdir); err != nil {
+		var extra []string
+		if o.redisFsync != "" {
+			extra = []string{"--appendfsync", o.redisFsync}
+		}
+		if w.redis, err = loadtest.StartRedis(ctx, rdir, extra...); err != nil {
 			return nil, fmt.Errorf("chạy redis-server: %w", err)
 		}
 		w.store = w.redis.URL("caunoi:")
@@ -327,7 +338,7 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 	w, err := newLoadWorld(ctx, worldOptions{
 		officials: o.officials, communes: o.communes, redis: o.store == "redis",
 		telegramLimits: o.limits == "telegram", bin: bin, args: args,
-		env: profileEnv(o.profile),
+		env: profileEnv(o.profile), redisFsync: o.fsync,
 	})
 	if err != nil {
 		return nil, err
@@ -350,6 +361,9 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 	rep := &loadtest.Report{
 		Mode: o.mode, Store: o.store, Limits: o.limits,
 		Officials: o.officials, Communes: o.communes, Rate: rate,
+	}
+	if o.store == "redis" {
+		rep.Fsync = o.fsync
 	}
 	var run *loadtest.Run
 	if o.mode == "backlog" {

@@ -274,6 +274,7 @@ type Report struct {
 	Mode      string     `json:"mode"`
 	Store     string     `json:"store"`
 	Limits    string     `json:"limits"`
+	Fsync     string     `json:"redis_appendfsync,omitempty"`
 	Officials int        `json:"officials"`
 	Communes  int        `json:"communes"`
 	Rate      float64    `json:"offered_rate"`
@@ -318,7 +319,11 @@ func (rep *Report) Table(w io.Writer) {
 	r := rep.Result
 	var b strings.Builder
 	row := func(k, v string) { fmt.Fprintf(&b, "  %-44s %s\n", k, v) }
-	fmt.Fprintf(&b, "Kết quả thử tải (%s, kho %s, giới hạn gửi %s)\n", rep.Mode, rep.Store, rep.Limits)
+	store := rep.Store
+	if store == "redis" && rep.Fsync != "" {
+		store += ", appendfsync " + rep.Fsync
+	}
+	fmt.Fprintf(&b, "Kết quả thử tải (%s, kho %s, giới hạn gửi %s)\n", rep.Mode, store, rep.Limits)
 	row("cán bộ / xã", fmt.Sprintf("%d / %d", rep.Officials, rep.Communes))
 	if rep.Rate > 0 {
 		row("tốc độ hỏi đặt ra", fmt.Sprintf("%.0f câu/giây", rep.Rate))
