@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -39,6 +40,9 @@ type analyzedQuery struct {
 	// groups lists, for each content term, the folded forms that count as
 	// covering it (itself and glossary equivalents); used for confidence.
 	groups [][]string
+	// defines holds, for a question that asks what something is ("X là
+	// gì?", "định nghĩa X"), the folded syllables of X.
+	defines []string
 }
 
 // cleanQuery bounds the query to maxQueryBytes at a rune boundary, replaces
@@ -215,6 +219,12 @@ func analyzeQuery(q string, syn *synonyms) (*analyzedQuery, error) {
 		raw2[i], fold2[i] = raw[k], folded[k]
 	}
 	aq := &analyzedQuery{text: text}
+	breaks := make([]bool, len(keep)) // a clause ends before syllable i
+	for i := 1; i < len(keep); i++ {
+		breaks[i] = keep[i] != keep[i-1]+1 ||
+			strings.ContainsAny(text[sp[keep[i-1]].end:sp[keep[i]].start], ",;:.?!()\"“”")
+	}
+	aq.defines = definedSubject(fold2, breaks)
 
 	stop := make([]bool, len(raw2))
 	allStop := true
@@ -285,6 +295,74 @@ func analyzeQuery(q string, syn *synonyms) (*analyzedQuery, error) {
 		}
 	}
 	return aq, nil
+}
+
+// Framings of a question that asks what something is, folded: after the
+// subject ("X là gì", "X được hiểu như thế nào") or before it ("định nghĩa
+// X", "thế nào là X").
+var (
+	defineAfter = foldedPhrases(
+		"là gì", "nghĩa là gì", "được hiểu là gì", "được hiểu như thế nào",
+		"được hiểu thế nào", "hiểu như thế nào", "được định nghĩa như thế nào",
+		"được giải thích như thế nào", "là như thế nào", "là thế nào")
+	defineBefore = foldedPhrases(
+		"định nghĩa của", "định nghĩa về", "định nghĩa", "thế nào là",
+		"khái niệm về", "khái niệm", "giải thích từ ngữ")
+)
+
+// maxDefined bounds the syllables of a defined subject.
+const maxDefined = 8
+
+func foldedPhrases(ps ...string) [][]string {
+	out := make([][]string, len(ps))
+	for i, p := range ps {
+		out[i] = foldedSyllables(p)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// definedSubject returns the subject of a question that asks what
+// something is: the clause just before a trailing framing or just after a
+// leading one, at most maxDefined syllables; nil for other questions.
+// breaks[i] tells that a clause ends before syllable i.
+func definedSubject(f []string, breaks []bool) []string {
+	clause := func(from, to int) []string {
+		if to-from < 1 || to-from > maxDefined {
+			return nil
+		}
+		return slices.Clone(f[from:to])
+	}
+	// Trailing framing: the clause that ends where it begins.
+	for _, p := range defineAfter {
+		at := len(f) - len(p)
+		if at < 1 || !hasPrefix(f[at:], p) {
+			continue
+		}
+		from := at
+		for from > 0 && !breaks[from] {
+			from--
+		}
+		return clause(from, at)
+	}
+	// Leading framing, at the start of a clause.
+	for i := range f {
+		if i > 0 && !breaks[i] {
+			continue
+		}
+		for _, p := range defineBefore {
+			if !hasPrefix(f[i:], p) {
+				continue
+			}
+			from := i + len(p)
+			to := from
+			for to < len(f) && (to == from || !breaks[to]) {
+				to++
+			}
+			return clause(from, to)
+		}
+	}
+	return nil
 }
 
 func seenFold2(m map[string]int, s string) bool {

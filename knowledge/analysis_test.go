@@ -168,6 +168,34 @@ func TestBoilerplate(t *testing.T) {
 	}
 }
 
+func TestDefinedSubject(t *testing.T) {
+	tests := []struct {
+		q, want string
+	}{
+		{"Tình thế cấp thiết là gì?", "tinh the cap thiet"},
+		{"tinh the cap thiet la gi", "tinh the cap thiet"},
+		{"Theo Bộ luật Dân sự 2015, hoa lợi được hiểu như thế nào?", "hoa loi"},
+		{`Định nghĩa của "Người lao động"?`, "nguoi lao dong"},
+		{"Thế nào là tạm trú, theo Luật Cư trú?", "tam tru"},
+		{"Khái niệm hộ tịch", "ho tich"},
+		// Not a question of what something is.
+		{"thủ tục đăng ký khai sinh", ""},
+		{"Trách nhiệm của Bộ Y tế là gì? Trả lời: tổ chức giám định", ""},
+		// A subject too long to be a term.
+		{"Người từ đủ 14 tuổi đến dưới 16 tuổi phải chịu trách nhiệm hình sự về tội gì là gì", ""},
+		{"là gì", ""},
+	}
+	for _, tt := range tests {
+		aq, err := analyzeQuery(tt.q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(aq.defines, " "); got != tt.want {
+			t.Errorf("subject of %q = %q; want %q", tt.q, got, tt.want)
+		}
+	}
+}
+
 func TestGlossaryExpansion(t *testing.T) {
 	syn := compileSynonyms(map[string][]string{
 		"cccd":              {"căn cước công dân"},

@@ -288,6 +288,7 @@ func (r *ranker) scoreAll(q *rankQuery, w rankWeights, limit int) ([]int, []floa
 	}
 	sc.touched, sc.parts = touched, parts
 	slices.SortFunc(out, byScore)
+	r.refine(out, q, &w)
 	if len(out) > limit {
 		out = out[:limit]
 	}

@@ -58,8 +58,9 @@ func TestDirectScoresMatchWalk(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rq := r.compile(aq, defaultRankWeights)
 				w := defaultRankWeights
+				w.Define = 0 // read from the passages, after scoring
+				rq := r.compile(aq, w)
 				idx, scores := r.scoreAll(rq, w, len(tt.ps))
 				got := make(map[int]float64, len(idx))
 				for j, i := range idx {
@@ -137,5 +138,42 @@ func TestSearchAllWordsCommon(t *testing.T) {
 			got = append(got, h.Passage.ID)
 		}
 		t.Errorf("hits %v; want %s first", got, ps[5].ID)
+	}
+}
+
+// TestSearchPrefersDefinition checks that a question asking what
+// something is finds the paragraph that defines it before passages that
+// only use the term.
+func TestSearchPrefersDefinition(t *testing.T) {
+	ps := []caunoi.Passage{
+		{ID: "luat:5", EntryID: "luat:5", Title: "Luật Lao động", Section: "Điều 5. Quyền của người lao động",
+			Text: "1. Người lao động có quyền làm việc, tự do lựa chọn việc làm.\n2. Người lao động có quyền hưởng lương phù hợp với trình độ của người lao động."},
+		{ID: "luat:3", EntryID: "luat:3", Title: "Luật Lao động", Section: "Điều 3. Giải thích từ ngữ",
+			Text: "Trong Luật này, các từ ngữ dưới đây được hiểu như sau:\n1. Người lao động là người làm việc cho người sử dụng theo thỏa thuận, được trả lương.\n2. Người sử dụng là doanh nghiệp, cơ quan, tổ chức có thuê mướn."},
+		{ID: "luat:7", EntryID: "luat:7", Title: "Luật Lao động", Section: "Điều 7. Tiền lương",
+			Text: "Tiền lương của người lao động do hai bên thỏa thuận."},
+	}
+	for i, topic := range []string{"khai sinh", "kết hôn", "thường trú", "đất đai", "thuế", "hộ chiếu"} {
+		id := fmt.Sprintf("khac:%d", i)
+		ps = append(ps, caunoi.Passage{ID: id, EntryID: id, Title: "Hướng dẫn " + topic, Section: "Hồ sơ " + topic,
+			Text: "Hồ sơ " + topic + " nộp tại Ủy ban nhân dân xã."})
+	}
+	x, err := BuildPassages(context.Background(), ps, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	for _, q := range []string{`Định nghĩa của "người lao động"?`, "nguoi lao dong la gi"} {
+		res, err := x.Search(context.Background(), q, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Hits) == 0 || res.Hits[0].Passage.ID != "luat:3" {
+			var got []string
+			for _, h := range res.Hits {
+				got = append(got, h.Passage.ID)
+			}
+			t.Errorf("%q: hits %v; want luat:3 first", q, got)
+		}
 	}
 }

@@ -55,6 +55,10 @@ type rankQuery struct {
 	stamp        uint32
 	featFound    []bool
 	direct       directScratch
+	// defIDs are the folded ids of the subject the question asks to
+	// define, and defW their summed idf; nil when there is none.
+	defIDs []int32
+	defW   float64
 }
 
 // slot returns the slot of folded term id t, adding one if needed.
@@ -158,6 +162,16 @@ func (r *ranker) compile(aq *analyzedQuery, w rankWeights) *rankQuery {
 			}
 		}
 		q.groupSlots = append(q.groupSlots, slots)
+	}
+	q.defIDs, q.defW = q.defIDs[:0], 0
+	for _, f := range aq.defines {
+		id, ok := r.dict[f]
+		if !ok {
+			q.defIDs, q.defW = q.defIDs[:0], 0
+			break
+		}
+		q.defIDs = append(q.defIDs, id)
+		q.defW += r.idf(r.df(rBody, id))
 	}
 	for f := 0; f < nRank; f++ {
 		if f == rExact {
@@ -336,6 +350,7 @@ func (r *ranker) rerank(cands []int, q *rankQuery, w rankWeights, limit int) ([]
 		out[j] = scored{i, r.score(i, q, &w)}
 	}
 	slices.SortStableFunc(out, func(a, b scored) int { return cmpScore(a.s, b.s) })
+	r.refine(out, q, &w)
 	if len(out) > limit {
 		out = out[:limit]
 	}
@@ -433,4 +448,50 @@ func byScore(a, b scored) int {
 		return c
 	}
 	return a.i - b.i
+}
+
+// refine adds to the best w.RefineTop passages of out, sorted best first,
+// the evidence that needs reading them, and sorts those again; their order
+// with the rest holds, as the evidence only adds.
+func (r *ranker) refine(out []scored, q *rankQuery, w *rankWeights) {
+	if w.Define == 0 || len(q.defIDs) == 0 || r.la < 0 {
+		return
+	}
+	top := out[:min(len(out), w.RefineTop)]
+	changed := false
+	for j := range top {
+		if r.defines(top[j].i, q.defIDs) {
+			top[j].s += w.Define * q.defW
+			changed = true
+		}
+	}
+	if changed {
+		slices.SortStableFunc(top, func(a, b scored) int { return cmpScore(a.s, b.s) })
+	}
+}
+
+// defines reports whether a paragraph of passage i's body opens, after
+// its numbering, with the syllables def followed by "là".
+func (r *ranker) defines(i int, def []int32) bool {
+	body := r.docs[i][rBody]
+	start := true
+	for j := 0; j < len(body); j++ {
+		t := body[j]
+		if t < 0 {
+			start = true
+			continue
+		}
+		if !start {
+			continue
+		}
+		if r.numbering[t] {
+			continue
+		}
+		start = false
+		k := j + len(def)
+		if k < len(body) && body[k] == r.la && slices.Equal(body[j:k], def) {
+			return true
+		}
+	}
+	return false
 }

@@ -97,6 +97,10 @@ type ranker struct {
 	direct *directIndex // only when n <= directMax
 	n      int
 	pool   sync.Pool // of *rankQuery
+	// numbering marks the folded ids that number a paragraph: digits or
+	// one ASCII letter ("1", "a").
+	numbering []bool
+	la        int32 // id of "la" (là), or -1
 }
 
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
@@ -237,11 +241,33 @@ func newRanker(ps []caunoi.Passage, aliases map[string][]string) *ranker {
 			r.st[f].avg = float64(r.st[f].total) / float64(r.n)
 		}
 	}
+	r.numbering = make([]bool, len(r.dict))
+	for w, id := range r.dict {
+		r.numbering[id] = isNumbering(w)
+	}
+	r.la = -1
+	if id, ok := r.dict["la"]; ok {
+		r.la = id
+	}
 	if r.n <= directMax {
 		r.direct = r.newDirectIndex()
 	}
 	r.newQueryPool()
 	return r
+}
+
+// isNumbering reports whether the folded syllable w numbers a paragraph:
+// all digits, or one ASCII letter.
+func isNumbering(w string) bool {
+	if len(w) == 1 && w[0] >= 'a' && w[0] <= 'z' {
+		return true
+	}
+	for i := 0; i < len(w); i++ {
+		if w[i] < '0' || w[i] > '9' {
+			return false
+		}
+	}
+	return w != ""
 }
 
 // df returns the document frequency of folded term id t in field f.
@@ -378,6 +404,12 @@ type rankWeights struct {
 	Para float64
 	// K1 and B are the BM25 parameters.
 	K1, B float64
+	// Define weighs, for a question that asks what something is, a body
+	// paragraph that opens by defining it ("1. Hoa lợi là …"), times the
+	// summed idf of the subject's syllables. It is looked for in the best
+	// RefineTop passages.
+	Define    float64
+	RefineTop int
 }
 
 var defaultRankWeights = rankWeights{
@@ -388,6 +420,8 @@ var defaultRankWeights = rankWeights{
 	B:         0.75,
 	Expansion: 0.6,
 	Typo:      0.5,
+	Define:    8,
+	RefineTop: 20,
 }
 
 func cutSpace(b string) (string, string, bool) {
