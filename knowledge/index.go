@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"math"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -448,24 +447,16 @@ func (s *snapshot) top(ctx context.Context, aq *analyzedQuery, q *rankQuery, n i
 		idx, scores := s.rk.scoreAll(q, s.rw, n)
 		return idx, scores, nil
 	}
-	bq := s.buildQuery(aq, false)
-	if bq == nil {
-		// Every word is common ("tình thế cấp thiết là gì"): search them
-		// all rather than find nothing.
-		bq = s.buildQuery(aq, true)
-	}
-	if bq == nil {
-		return nil, nil, nil
-	}
-	return s.ranked(ctx, aq, bq, q, n)
+	// When every word is common ("tình thế cấp thiết là gì"), bq is nil
+	// and the candidates come from the pairs alone.
+	return s.ranked(ctx, aq, s.buildQuery(aq), q, n)
 }
 
 // buildQuery turns an analysed query into the disjunction of term clauses
 // that finds the candidates for the ranker, skipping terms that no passage
-// has and, unless all is set, leaving out syllables so common that they
-// only slow the search (the ranker still counts them). It returns nil when
-// nothing can match.
-func (s *snapshot) buildQuery(aq *analyzedQuery, all bool) query.Query {
+// has and leaving out syllables so common that they only slow the search
+// (the ranker still counts them). It returns nil when no syllable is left.
+func (s *snapshot) buildQuery(aq *analyzedQuery) query.Query {
 	var qs []query.Query
 	add := func(field, term string, boost float64) {
 		t := query.NewTermQuery(term)
@@ -476,9 +467,6 @@ func (s *snapshot) buildQuery(aq *analyzedQuery, all bool) query.Query {
 	W := s.w
 	common := max(int32(W.CommonDF*float64(s.docs)), commonFloor)
 	drop := max(int32(W.DropDF*float64(s.docs)), dropFloor)
-	if all {
-		drop = math.MaxInt32
-	}
 	seen := make(map[string]bool, len(aq.terms)+len(aq.expTerms))
 	unigram := func(term string, w float64) {
 		if seen[term] {
@@ -517,13 +505,19 @@ func (s *snapshot) buildQuery(aq *analyzedQuery, all bool) query.Query {
 }
 
 // ranked returns the indexes of the best passages for aq, at most n,
-// with their rank scores. bleve scores passages by syllables and the
-// ranker's pair postings by syllable pairs; each score is scaled by its
-// best, the two are summed, and the ranker orders the best of the sums.
+// with their rank scores. bleve scores passages by syllables (bq; nil
+// skips it) and the ranker's pair postings by syllable pairs; each score
+// is scaled by its best, the two are summed, and the ranker orders the
+// best of the sums.
 func (s *snapshot) ranked(ctx context.Context, aq *analyzedQuery, bq query.Query, q *rankQuery, n int) ([]int, []float64, error) {
-	req := bleve.NewSearchRequestOptions(bq, max(n, 2*candidates), 0, false)
-	sr, err := s.idx.SearchInContext(ctx, req)
-	if err != nil {
+	sr := &bleve.SearchResult{}
+	if bq != nil {
+		req := bleve.NewSearchRequestOptions(bq, max(n, 2*candidates), 0, false)
+		var err error
+		if sr, err = s.idx.SearchInContext(ctx, req); err != nil {
+			return nil, nil, fmt.Errorf("search: %w", err)
+		}
+	} else if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("search: %w", err)
 	}
 	maxDF := max(int32(s.w.DropDF*float64(s.docs)), dropFloor)
