@@ -52,6 +52,8 @@ type sender struct {
 	// replicas on one store. A chat is sent to only from due lists read
 	// while its lease was held, so two replicas never send one message.
 	owned map[int64]bool
+	// ownedUse is when each owned chat last had something to send.
+	ownedUse map[int64]time.Time
 	// unrecorded are messages Telegram accepted whose records the store
 	// refused (a full disk, a lost connection): the binding that routes
 	// replies to their ticket, when they have one, and the "sent" record.
@@ -81,6 +83,7 @@ func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, no
 		released: make(map[int64]time.Time),
 		doneGen:  make(map[int64]uint64),
 		owned:    make(map[int64]bool),
+		ownedUse: make(map[int64]time.Time),
 
 		unrecorded: make(map[string]*binding),
 		binding:    make(map[int64]int),
@@ -210,50 +213,85 @@ func (s *sender) heads(due []caunoi.OutMessage, now time.Time, gen uint64) []cau
 
 // leased keeps the heads of chats whose send lease this replica held when
 // due was read, renewing those leases; it takes the leases of the other
-// chats for the next round, and gives up the leases of chats with nothing
-// due.
+// chats for the next round. A chat with nothing due keeps its lease for
+// sendLeaseIdle, so that a person's next message, which often follows within
+// seconds, does not pay for giving the lease up and taking it again; this
+// replica sends it, as it sees every due message.
 func (s *sender) leased(ctx context.Context, due, heads []caunoi.OutMessage) []caunoi.OutMessage {
 	present := make(map[int64]bool, len(due))
 	for _, m := range due {
 		present[m.Chat] = true
 	}
+	now := time.Now()
 	s.mu.Lock()
 	var idle []int64
 	for chat := range s.owned {
-		if !present[chat] && !s.busy[chat] {
+		switch {
+		case present[chat] || s.busy[chat]:
+			s.ownedUse[chat] = now
+		case now.Sub(s.ownedUse[chat]) > sendLeaseIdle:
 			idle = append(idle, chat)
 			delete(s.owned, chat)
+			delete(s.ownedUse, chat)
 		}
 	}
 	s.mu.Unlock()
 	for _, chat := range idle {
 		s.leases.drop(ctx, "send", chat)
 	}
+	// Take the leases side by side: a round may meet hundreds of chats,
+	// and one after another would cost a store round trip each.
+	keep := make([]bool, len(heads))
+	sem := make(chan struct{}, leaseWorkers)
+	var wg sync.WaitGroup
+	for i, m := range heads {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			s.mu.Lock()
+			had := s.owned[m.Chat]
+			s.mu.Unlock()
+			ok, err := s.leases.take(ctx, "send", m.Chat)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("take send lease", "chat_id", m.Chat, "err", err)
+			}
+			s.mu.Lock()
+			if ok {
+				s.owned[m.Chat] = true
+				s.ownedUse[m.Chat] = now
+			} else {
+				delete(s.owned, m.Chat)
+				delete(s.ownedUse, m.Chat)
+			}
+			s.mu.Unlock()
+			switch {
+			case ok && had:
+				keep[i] = true
+			case ok:
+				s.poke() // read the outbox again, now as the chat's owner
+			}
+		}()
+	}
+	wg.Wait()
 	var out []caunoi.OutMessage
-	for _, m := range heads {
-		s.mu.Lock()
-		had := s.owned[m.Chat]
-		s.mu.Unlock()
-		ok, err := s.leases.take(ctx, "send", m.Chat)
-		if err != nil && ctx.Err() == nil {
-			s.log.Error("take send lease", "chat_id", m.Chat, "err", err)
-		}
-		s.mu.Lock()
-		if ok {
-			s.owned[m.Chat] = true
-		} else {
-			delete(s.owned, m.Chat)
-		}
-		s.mu.Unlock()
-		switch {
-		case ok && had:
+	for i, m := range heads {
+		if keep[i] {
 			out = append(out, m)
-		case ok:
-			s.poke() // read the outbox again, now as the chat's owner
 		}
 	}
 	return out
 }
+
+// sendLeaseIdle is how long this replica keeps the send lease of a chat
+// with nothing to send. It must stay below leaseFresh: the lease was last
+// renewed no earlier than leaseFresh before its last use, and lasts
+// chatLeaseTTL from then.
+const sendLeaseIdle = 5 * time.Second
+
+// leaseWorkers bounds the send leases taken at once.
+const leaseWorkers = 16
 
 // hold keeps chat's messages back until until, so that none overtakes the
 // one being retried.

@@ -393,8 +393,10 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 	}
 	harness0 := loadtest.SelfCPUTime()
 	var redis0 time.Duration
+	var cmds0 int64
 	if w.redis != nil {
 		redis0, _ = loadtest.CPUTime(w.redis.PID())
+		cmds0, _ = w.redis.Commands(ctx)
 	}
 	rss := &loadtest.RSSSeries{}
 	stopRSS := make(chan struct{})
@@ -425,6 +427,9 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 	if w.redis != nil {
 		if t, err := loadtest.CPUTime(w.redis.PID()); err == nil {
 			cpu.Redis = t - redis0
+		}
+		if n, err := w.redis.Commands(ctx); err == nil {
+			cpu.RedisCommands = n - cmds0
 		}
 	}
 	rep.CPU = cpu

@@ -125,4 +125,6 @@ type CPUUse struct {
 	Serve   time.Duration `json:"serve_ns"`
 	Harness time.Duration `json:"harness_ns"` // the emulator and the simulated people
 	Redis   time.Duration `json:"redis_ns,omitempty"`
+	// RedisCommands is how many commands Redis processed during the run.
+	RedisCommands int64 `json:"redis_commands,omitempty"`
 }

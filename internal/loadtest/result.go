@@ -368,6 +368,9 @@ func (rep *Report) Table(w io.Writer) {
 			v += fmt.Sprintf("; serve %.2f ms mỗi cập nhật", float64(c.Serve)/float64(time.Millisecond)/float64(r.Updates))
 		}
 		row("thời gian CPU", v)
+		if c.RedisCommands > 0 && r != nil && r.Updates > 0 {
+			row("lệnh Redis mỗi cập nhật", fmt.Sprintf("%.1f", float64(c.RedisCommands)/float64(r.Updates)))
+		}
 	}
 	if len(rep.Problems) == 0 {
 		b.WriteString("Mọi câu hỏi có đúng một câu trả lời, mọi lần chuyển Sở có đúng một phiếu.\n")
