@@ -86,9 +86,12 @@ func (r *ranker) newDirectIndex() *directIndex {
 		// Per term: the passage it was last seen in and its posting there.
 		last := make([]int32, nt)
 		at := make([]int32, nt)
-		var ps []posting
-		var terms []int32 // term of each posting
+		ps := make([]posting, 0, r.st[f].total)
+		terms := make([]int32, 0, r.st[f].total) // term of each posting
 		var pairs []pairOcc
+		if f != rExact {
+			pairs = make([]pairOcc, 0, r.st[f].total)
+		}
 		for d := range r.docs {
 			para := 0
 			prev := int32(-1)
@@ -169,7 +172,7 @@ func newPairPostList[T any](occ []T, get func(T) (uint64, int32, uint64)) pairPo
 		key uint64
 		p   posting
 	}
-	var ks []keyed
+	ks := make([]keyed, 0, len(occ))
 	for _, o := range occ {
 		k, d, bit := get(o)
 		if n := len(ks); n > 0 && ks[n-1].key == k && ks[n-1].p.doc == d {
