@@ -428,7 +428,7 @@ func (x *Index) Search(ctx context.Context, q string, limit int) (caunoi.SearchR
 	want := matchSet(aq)
 	for j, i := range idx {
 		p := s.passages[i]
-		snip, spans := snippetOf(p.Text, want)
+		snip, spans := s.rk.snippet(i, p.Text, rq, want)
 		res.Hits = append(res.Hits, caunoi.Hit{Passage: p, Score: scores[j], Snippet: snip, Highlights: spans})
 	}
 	s.assess(rq, idx, &res)

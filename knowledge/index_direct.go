@@ -290,7 +290,7 @@ func (r *ranker) scoreAll(q *rankQuery, w rankWeights, limit int) ([]int, []floa
 		out = append(out, scored{int(d), s})
 	}
 	sc.touched, sc.parts = touched, parts
-	slices.SortFunc(out, byScore)
+	out = best(out, max(limit, w.RefineTop))
 	r.refine(out, q, &w)
 	if len(out) > limit {
 		out = out[:limit]

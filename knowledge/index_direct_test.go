@@ -4,9 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/handbook"
@@ -174,6 +179,62 @@ func TestSearchPrefersDefinition(t *testing.T) {
 				got = append(got, h.Passage.ID)
 			}
 			t.Errorf("%q: hits %v; want luat:3 first", q, got)
+		}
+	}
+}
+
+// TestSnippetByIDsMatchesText checks that snippets cut with the passages'
+// term ids equal those cut by folding the text.
+func TestSnippetByIDsMatchesText(t *testing.T) {
+	h, probs := Load(handbook.FS(), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err := probs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	ps := append([]caunoi.Passage(nil), h.Passages...)
+	odd := []string{
+		"Đăng ký khai sinh\n\n- - -\n\u0301khai sinh quá hạn\r\nnộp tại xã",
+		norm.NFD.String("Giấy chứng sinh, căn cước công dân.\nKhai sinh cho trẻ em."),
+		"",
+		"…",
+	}
+	for i, text := range odd {
+		id := fmt.Sprintf("odd:%d", i)
+		ps = append(ps, caunoi.Passage{ID: id, EntryID: id, Title: "Khai sinh", Section: "Hồ sơ", Text: text})
+	}
+	r := newRanker(ps, nil)
+	for _, q := range append(handbookQueries, "giấy chứng sinh khai sinh", "cccd") {
+		aq, err := analyzeQuery(q, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rq := r.compile(aq, defaultRankWeights)
+		want := matchSet(aq)
+		for i, p := range ps {
+			gs, gsp := r.snippet(i, p.Text, rq, want)
+			ws, wsp := snippetOf(p.Text, want)
+			if gs != ws || !reflect.DeepEqual(gsp, wsp) {
+				t.Errorf("%q in %s: snippet %q %v; want %q %v", q, p.ID, gs, gsp, ws, wsp)
+			}
+		}
+		rq.release()
+	}
+}
+
+func TestBestMatchesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 5, 20, 21, 300} {
+		for _, k := range []int{1, 5, 20, 100} {
+			in := make([]scored, n)
+			for i := range in {
+				// Few distinct scores, so that ties are ordered by passage.
+				in[i] = scored{i: rng.IntN(1000), s: float64(rng.IntN(8))}
+			}
+			want := slices.Clone(in)
+			slices.SortFunc(want, byScore)
+			want = want[:min(k, n)]
+			if got := best(slices.Clone(in), k); !slices.Equal(got, want) {
+				t.Errorf("n=%d k=%d: best %v; want %v", n, k, got, want)
+			}
 		}
 	}
 }

@@ -3,6 +3,8 @@ package knowledge
 import (
 	"slices"
 	"sync"
+
+	"github.com/caunoi/caunoi"
 )
 
 // Scoring a query.
@@ -36,6 +38,7 @@ type rankQuery struct {
 	slotOf, xslotOf []int32
 	ids, xids       []int32 // term id of each slot
 	uni             []float64
+	hl              []bool // the slot's word is highlighted in snippets
 	pairs           []qpair
 	pairW           []float64
 	next            [][]succ // slot → pairs starting with it
@@ -68,6 +71,7 @@ func (q *rankQuery) slot(t int32) int32 {
 	}
 	q.ids = append(q.ids, t)
 	q.uni = append(q.uni, 0)
+	q.hl = append(q.hl, false)
 	q.next = append(q.next, nil)
 	s := int32(len(q.ids))
 	q.slotOf[t] = s
@@ -119,6 +123,7 @@ func (r *ranker) compile(aq *analyzedQuery, w rankWeights) *rankQuery {
 	for _, t := range aq.terms {
 		if id, ok := r.dict[t.fold]; ok {
 			addUni(id, 1)
+			q.hl[q.slot(id)] = true
 		} else if nb := r.neighbour(t.fold); nb != "" {
 			addUni(r.dict[nb], w.Typo)
 		}
@@ -146,6 +151,7 @@ func (r *ranker) compile(aq *analyzedQuery, w rankWeights) *rankQuery {
 	for _, t := range aq.expTerms {
 		if id, ok := r.dict[t]; ok {
 			addUni(id, w.Expansion)
+			q.hl[q.slot(id)] = true
 		}
 	}
 	for _, b := range aq.expBigrams {
@@ -235,7 +241,7 @@ func (q *rankQuery) release() {
 	for i := range q.next {
 		q.next[i] = nil
 	}
-	q.ids, q.xids, q.uni, q.next = q.ids[:0], q.xids[:0], q.uni[:0], q.next[:0]
+	q.ids, q.xids, q.uni, q.next, q.hl = q.ids[:0], q.xids[:0], q.uni[:0], q.next[:0], q.hl[:0]
 	q.pairs, q.pairW = q.pairs[:0], q.pairW[:0]
 	q.groupW, q.groupSlots = q.groupW[:0], q.groupSlots[:0]
 	q.nFeatPairs = 0
@@ -442,6 +448,45 @@ func cmpScore(a, b float64) int {
 	return 0
 }
 
+// best returns the k best of out in byScore order. It reorders out and
+// returns a prefix of it.
+func best(out []scored, k int) []scored {
+	if len(out) <= k {
+		slices.SortFunc(out, byScore)
+		return out
+	}
+	// A heap of the k best so far, the worst of them at the root.
+	h := out[:k]
+	worse := func(i, j int) bool { return byScore(h[i], h[j]) > 0 }
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= len(h) {
+				return
+			}
+			if c+1 < len(h) && worse(c+1, c) {
+				c++
+			}
+			if !worse(c, i) {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for _, x := range out[k:] {
+		if byScore(x, h[0]) < 0 {
+			h[0] = x
+			down(0)
+		}
+	}
+	slices.SortFunc(h, byScore)
+	return h
+}
+
 // byScore orders by score, best first, then by passage.
 func byScore(a, b scored) int {
 	if c := cmpScore(a.s, b.s); c != 0 {
@@ -494,4 +539,32 @@ func (r *ranker) defines(i int, def []int32) bool {
 		}
 	}
 	return false
+}
+
+// snippet cuts the snippet of passage i for q, finding the query's words
+// by the term ids of the passage's text.
+func (r *ranker) snippet(i int, text string, q *rankQuery, want map[string]int32) (string, []caunoi.Span) {
+	sp := syllables(text)
+	body := r.docs[i][rBody][r.textAt[i]:]
+	n := 0
+	for _, t := range body {
+		if t >= 0 {
+			n++
+		}
+	}
+	if n != len(sp) {
+		return snippetOf(text, want)
+	}
+	at := 0
+	return snippetBy(text, sp, len(q.ids), func(int, string) int32 {
+		for body[at] < 0 {
+			at++
+		}
+		t := body[at]
+		at++
+		if s := q.slotOf[t] - 1; s >= 0 && q.hl[s] {
+			return s
+		}
+		return -1
+	})
 }

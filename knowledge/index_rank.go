@@ -101,6 +101,8 @@ type ranker struct {
 	// one ASCII letter ("1", "a").
 	numbering []bool
 	la        int32 // id of "la" (là), or -1
+	// textAt is where each passage's text begins in its body field.
+	textAt []int32
 }
 
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
@@ -138,10 +140,11 @@ func (b *rankBuilder) appendText(dst []int32, xdst *[]int32, s string) []int32 {
 
 func newRanker(ps []caunoi.Passage, aliases map[string][]string) *ranker {
 	r := &ranker{
-		dict:  make(map[string]int32, 1<<12),
-		xdict: make(map[string]int32, 1<<12),
-		docs:  make([][nRank][]int32, len(ps)),
-		n:     len(ps),
+		dict:   make(map[string]int32, 1<<12),
+		xdict:  make(map[string]int32, 1<<12),
+		docs:   make([][nRank][]int32, len(ps)),
+		textAt: make([]int32, len(ps)),
+		n:      len(ps),
 	}
 	b := &rankBuilder{r: r, seen: make(map[string]tokenIDs, 1<<12)}
 	// One backing array for all passages' ids; a field is a slice of it.
@@ -165,6 +168,7 @@ func newRanker(ps []caunoi.Passage, aliases map[string][]string) *ranker {
 		if len(body) > 0 {
 			body = append(body, sep)
 		}
+		r.textAt[i] = int32(len(body))
 		for para := range strings.SplitSeq(p.Text, "\n") {
 			if body = b.appendText(body, &ex, para); len(body) > 0 && body[len(body)-1] >= 0 {
 				body = append(body, sepLine)

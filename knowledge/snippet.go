@@ -41,10 +41,22 @@ func snippet(text string, aq *analyzedQuery) (string, []caunoi.Span) {
 
 // snippetOf is snippet for the folded forms numbered in want.
 func snippetOf(text string, want map[string]int32) (string, []caunoi.Span) {
+	var buf [64]byte
+	return snippetBy(text, syllables(text), len(want), func(_ int, syl string) int32 {
+		if k, ok := want[string(appendFold(buf[:0], syl))]; ok {
+			return k
+		}
+		return -1
+	})
+}
+
+// snippetBy is snippet for the syllables sp of text, where match(i, syl),
+// called once for each syllable in order, returns the number (below n) of
+// the query term that syllable i matches, or -1.
+func snippetBy(text string, sp []span, n int, match func(i int, syl string) int32) (string, []caunoi.Span) {
 	if text == "" {
 		return "", nil
 	}
-	sp := syllables(text)
 	if len(sp) == 0 {
 		return trimRunes(collapseSpace(text), snippetRunes), nil
 	}
@@ -54,23 +66,19 @@ func snippetOf(text string, want map[string]int32) (string, []caunoi.Span) {
 	re := make([]int, len(sp))
 	key := make([]int32, len(sp))
 	runes, prev := 0, 0
-	var buf [64]byte
 	for i, x := range sp {
 		runes += utf8.RuneCountInString(text[prev:x.start])
 		rs[i] = runes
 		runes += utf8.RuneCountInString(text[x.start:x.end])
 		re[i] = runes
 		prev = x.end
-		key[i] = -1
-		if k, ok := want[string(appendFold(buf[:0], text[x.start:x.end]))]; ok {
-			key[i] = k
-		}
+		key[i] = match(i, text[x.start:x.end])
 	}
 	budget := snippetRunes - 2 // room for two ellipses
 	// Slide a window over syllables; keep the one with the most distinct
 	// terms, then the most matches.
 	bestI, bestJ, bestD, bestN := 0, 0, -1, -1
-	count := make([]int, len(want))
+	count := make([]int, n)
 	distinct, matches := 0, 0
 	j := 0
 	for i := range sp {
