@@ -157,10 +157,10 @@ func (b *Bot) onPrivate(ctx context.Context, m *models.Message, r *reply) error 
 		return b.onCommand(ctx, m, c, r)
 	}
 	att, attErr := attachmentOf(m)
-	if m.ReplyToMessage != nil {
-		if number, ok := b.boundTicket(ctx, chat, m.ReplyToMessage.ID); ok {
-			return b.officialFollowUp(ctx, m, number, text, att, attErr, r)
-		}
+	if number, ok, err := b.replyBinding(ctx, m); err != nil {
+		return err
+	} else if ok {
+		return b.officialFollowUp(ctx, m, number, text, att, attErr, r)
 	}
 	if attErr != nil {
 		r.text(chat, esc(fmt.Sprintf(txtAttachRefused, attErr.Error())), nil)
@@ -373,10 +373,10 @@ func (b *Bot) onGroup(ctx context.Context, m *models.Message, r *reply) error {
 		return nil
 	}
 	number, action := "", ""
-	if m.ReplyToMessage != nil {
-		if bind, ok := b.boundTicket(ctx, chat, m.ReplyToMessage.ID); ok {
-			number, action, _ = strings.Cut(bind, "|")
-		}
+	if bind, ok, err := b.replyBinding(ctx, m); err != nil {
+		return err
+	} else if ok {
+		number, action, _ = strings.Cut(bind, "|")
 	}
 	if number == "" && m.MessageThreadID != 0 {
 		if v, err := b.store.Value(ctx, threadKey(chat, m.MessageThreadID)); err == nil {
@@ -444,13 +444,34 @@ func (b *Bot) groupTickets(ctx context.Context, m *models.Message, dept string, 
 	return nil
 }
 
-// boundTicket returns the ticket (and action suffix) a message was bound to.
-func (b *Bot) boundTicket(ctx context.Context, chat int64, msg int) (string, bool) {
-	v, err := b.store.Value(ctx, msgKey(chat, msg))
-	if err != nil {
-		return "", false
+// errBindingPending: a reply came to a message whose ticket binding this
+// replica has not stored yet.
+var errBindingPending = errors.New("the message replied to may be a ticket's, and its binding is not stored yet")
+
+// replyBinding returns the ticket (and action suffix) bound to the message
+// m replies to; ok is false when m replies to nothing bound. Its error is
+// retryable, and the update must be handled again later: the store failed,
+// or a message naming a ticket was just sent to this chat and its binding
+// is not stored yet, so m may answer it. People reply within a second of a
+// card's arrival; without the retry such a reply would be taken for chat
+// among staff, or for a new question, and the ticket would never get it.
+func (b *Bot) replyBinding(ctx context.Context, m *models.Message) (string, bool, error) {
+	if m.ReplyToMessage == nil {
+		return "", false, nil
 	}
-	return string(v), true
+	// Ask before reading: a binding stored after the read was pending
+	// before it.
+	pending := b.send.bindingPending(m.Chat.ID)
+	v, err := b.store.Value(ctx, msgKey(m.Chat.ID, m.ReplyToMessage.ID))
+	switch {
+	case err == nil:
+		return string(v), true, nil
+	case !errors.Is(err, caunoi.ErrNotFound):
+		return "", false, &retryableError{fmt.Errorf("read the binding of message %d: %w", m.ReplyToMessage.ID, err)}
+	case pending:
+		return "", false, &retryableError{errBindingPending}
+	}
+	return "", false, nil
 }
 
 // ---- attachments ----
