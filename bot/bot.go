@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 	}
 	api, err := tgbot.New(cfg.Token,
 		tgbot.WithServerURL(cfg.ServerURL),
-		tgbot.WithHTTPClient(cfg.PollTimeout, cfg.HTTPClient),
+		tgbot.WithHTTPClient(cfg.PollTimeout, withWholeBodies(cfg.HTTPClient)),
 		tgbot.WithSkipGetMe(),
 		tgbot.WithErrorsHandler(func(err error) { cfg.Logger.Debug("telegram client", "err", err) }),
 	)
