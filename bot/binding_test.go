@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,6 +68,11 @@ func TestStaffReplyBeforeBindingIsStored(t *testing.T) {
 		cancel()
 		<-done
 	})
+	// Runs before the cleanup above (cleanups run last first): a send held
+	// at the gate must not keep the bot from stopping when the test fails.
+	var openOnce sync.Once
+	openGate := func() { openOnce.Do(func() { close(gate.open) }) }
+	t.Cleanup(openGate)
 	bw := &botWorld{t: t, srv: srv, store: store, desk: desk, bot: b, hb: hb, clock: clock, logs: logs,
 		groups: map[string]int64{"tu-phap": group}, official: official, staff: staff, nextRaw: 1 << 40}
 	if err := store.ReplaceCommunes(ctx, []caunoi.Commune{{Code: "00001", Name: "Xã Thử"}}); err != nil {
@@ -112,7 +118,7 @@ func TestStaffReplyBeforeBindingIsStored(t *testing.T) {
 	waitUntil(t, "the reply held back for the binding", func() bool {
 		return strings.Contains(logs.String(), "binding is not stored yet")
 	})
-	close(gate.open)
+	openGate()
 	bw.idle()
 	notice := bw.last(official.ID, "Trả lời ngay")
 	if !strings.Contains(notice.Text, "TP-") {

@@ -378,9 +378,16 @@ func (b *Bot) onGroup(ctx context.Context, m *models.Message, r *reply) error {
 	} else if ok {
 		number, action, _ = strings.Cut(bind, "|")
 	}
+	if number == "" && m.ReplyToMessage != nil {
+		number, action = b.ticketInMessage(chat, m.ReplyToMessage)
+	}
 	if number == "" && m.MessageThreadID != 0 {
-		if v, err := b.store.Value(ctx, threadKey(chat, m.MessageThreadID)); err == nil {
+		v, err := b.store.Value(ctx, threadKey(chat, m.MessageThreadID))
+		switch {
+		case err == nil:
 			number = string(v)
+		case !errors.Is(err, caunoi.ErrNotFound):
+			return &retryableError{fmt.Errorf("read the ticket of topic %d: %w", m.MessageThreadID, err)}
 		}
 	}
 	if number == "" {
@@ -472,6 +479,39 @@ func (b *Bot) replyBinding(ctx context.Context, m *models.Message) (string, bool
 		return "", false, &retryableError{errBindingPending}
 	}
 	return "", false, nil
+}
+
+// ticketInMessage reads the ticket that one of the bot's own group messages
+// is about, for a reply to a card or prompt whose binding was never stored:
+// the bot stopped between Telegram's answer and the binding, and sent the
+// message again after the restart. A card names its ticket in its signed
+// staff buttons; the prompt for more information is known by its text.
+// Telegram vouches for the author of a replied-to message.
+func (b *Bot) ticketInMessage(chat int64, m *models.Message) (number, action string) {
+	if m.From == nil || b.me == nil || m.From.ID != b.me.ID {
+		return "", ""
+	}
+	if m.ReplyMarkup != nil {
+		for _, row := range m.ReplyMarkup.InlineKeyboard {
+			for _, btn := range row {
+				cb, err := b.sign.decode(chat, btn.CallbackData)
+				if err != nil {
+					continue
+				}
+				switch cb.Action {
+				case actClaim, actNeedInfo, actTransfer, actResolve:
+					return cb.Arg, ""
+				}
+			}
+		}
+	}
+	if n, ok := strings.CutPrefix(m.Text, "Phiếu "); ok {
+		n, _, _ = strings.Cut(n, ":")
+		if m.Text == fmt.Sprintf(txtNeedInfoPrompt, n) {
+			return n, "info"
+		}
+	}
+	return "", ""
 }
 
 // ---- attachments ----
