@@ -36,7 +36,9 @@ type Load struct {
 	// Gap is the least time between two questions of one official
 	// (default 4 s). The bot drops a person's updates beyond 20 a minute
 	// (burst 8), so a run that asks more of each official measures the
-	// flood limit instead of the desk; Rate is capped at officials/Gap.
+	// flood limit instead of the desk; Rate is capped at officials/Gap. An
+	// escalation costs its official three updates (the question and two
+	// presses), so after one the official waits three gaps.
 	Gap time.Duration
 	// Poll is how often the officials look at their chats (default 10 ms).
 	// Latency is measured on the emulator's clock, not at the poll.
@@ -216,7 +218,11 @@ func (r *Run) ask(ctx context.Context) {
 			r.fail(fmt.Errorf("ask as %d: %w", p.User.ID, err))
 		}
 		// A little jitter, so that officials do not settle into a fixed round.
-		next.at = at.Add(l.Gap + time.Duration(rnd.Int64N(int64(l.Gap/4)+1)))
+		gap := l.Gap
+		if esc {
+			gap *= 3
+		}
+		next.at = at.Add(gap + time.Duration(rnd.Int64N(int64(gap/4)+1)))
 		heap.Push(&free, next)
 	}
 }
