@@ -90,6 +90,9 @@ func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, no
 	}
 }
 
+// minRound is the least time between two reads of the outbox's due list.
+const minRound = 5 * time.Millisecond
+
 // poke tells the sender that new messages are due.
 func (s *sender) poke() {
 	select {
@@ -106,7 +109,21 @@ func (s *sender) run(ctx context.Context) error {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	lastForget := s.now()
+	var lastRead time.Time
 	for {
+		// Every delivery and every handled update wakes the sender; under
+		// load, reading the outbox for each would cost more than sending.
+		// Rounds at most every minRound gather what came meanwhile.
+		if wait := minRound - time.Since(lastRead); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		lastRead = time.Now()
 		s.mu.Lock()
 		gen := s.gen
 		s.mu.Unlock()
