@@ -17,8 +17,37 @@ import (
 // Keys: q:ID holds a question record, the sorted set q:at indexes records
 // by time and q:seq numbers them.
 
+// logScript numbers a new question record and stores it, in one round trip.
+// KEYS: the sequence, the time index. ARGV: the prefix of record keys, the
+// record's JSON after its empty ID (`{"ID":""`), its time score. The record
+// key carries the store's hash tag, as the declared keys do.
+var logScript = redis.NewScript(`
+local id = 'Q' .. redis.call('INCR', KEYS[1])
+redis.call('SET', ARGV[1] .. id, '{"ID":"' .. id .. '"' .. ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], id)
+return id
+`)
+
+// emptyID is how the JSON of a record without an ID begins.
+const emptyID = `{"ID":""`
+
 // LogQuestion stores q, assigning an ID when it has none, and returns it.
 func (s *Store) LogQuestion(ctx context.Context, q caunoi.QuestionRecord) (caunoi.QuestionRecord, error) {
+	if q.ID == "" {
+		data, err := encode(q)
+		if err != nil {
+			return caunoi.QuestionRecord{}, fmt.Errorf("log question: %w", err)
+		}
+		if rest, ok := strings.CutPrefix(string(data), emptyID); ok {
+			id, err := logScript.Run(ctx, s.rdb, []string{s.key("q", "seq"), s.key("q", "at")},
+				s.key("q", ""), rest, micros(q.At)).Text()
+			if err != nil {
+				return caunoi.QuestionRecord{}, fmt.Errorf("log question: %w", err)
+			}
+			q.ID = id
+			return q, nil
+		}
+	}
 	if q.ID == "" {
 		n, err := s.rdb.Incr(ctx, s.key("q", "seq")).Result()
 		if err != nil {
