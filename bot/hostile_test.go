@@ -225,13 +225,18 @@ func (w *botWorld) idle() {
 	defer tick.Stop()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
+		// In the order work flows: an update leaves Telegram's queue only
+		// once it is journaled, and leaves the journal only once its
+		// replies are in the outbox. Checked the other way round, an
+		// update could be journaled between the two reads and be missed.
+		u := len(w.srv.PendingUpdates())
 		p, err1 := w.store.Pending(ctx, 1)
 		d, err2 := w.store.Due(ctx, w.clock.Now().Add(time.Hour), 1)
-		if err1 == nil && err2 == nil && len(p) == 0 && len(d) == 0 && len(w.srv.PendingUpdates()) == 0 {
+		if err1 == nil && err2 == nil && u == 0 && len(p) == 0 && len(d) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("bot not idle: %d pending updates (%v), %d messages due (%v), %d unconfirmed at Telegram", len(p), err1, len(d), err2, len(w.srv.PendingUpdates()))
+			w.t.Fatalf("bot not idle: %d pending updates (%v), %d messages due (%v), %d unconfirmed at Telegram", len(p), err1, len(d), err2, u)
 		}
 		<-tick.C
 	}

@@ -188,9 +188,12 @@ func (w *accessWorld) idle() {
 	defer tick.Stop()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
+		// Telegram's queue first, then the journal, then the outbox: the order
+		// work flows in, so nothing slips between two reads.
+		u := len(w.srv.PendingUpdates())
 		p, err1 := w.app.store.Pending(ctx, 1)
 		d, err2 := w.app.store.Due(ctx, w.clock.Now().Add(time.Hour), 1)
-		if err1 == nil && err2 == nil && len(p) == 0 && len(d) == 0 && len(w.srv.PendingUpdates()) == 0 {
+		if err1 == nil && err2 == nil && len(p) == 0 && len(d) == 0 && u == 0 {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -128,9 +128,12 @@ func (e *editorsE2E) idle() {
 	defer tick.Stop()
 	deadline := time.After(30 * time.Second)
 	for {
+		// Telegram's queue first, then the journal, then the outbox: the order
+		// work flows in, so nothing slips between two reads.
+		u := len(e.srv.PendingUpdates())
 		p, err1 := e.app.store.Pending(ctx, 1)
 		d, err2 := e.app.store.Due(ctx, time.Now().Add(time.Minute), 1)
-		if err1 == nil && err2 == nil && len(p) == 0 && len(d) == 0 && len(e.srv.PendingUpdates()) == 0 {
+		if err1 == nil && err2 == nil && len(p) == 0 && len(d) == 0 && u == 0 {
 			return
 		}
 		select {
