@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -35,51 +34,16 @@ func (g gatedBindings) SetNX(ctx context.Context, key string, value []byte, ttl 
 // the bot has stored which ticket the card belongs to. The reply must still
 // reach the ticket and the official, not be taken for staff chatting.
 func TestStaffReplyBeforeBindingIsStored(t *testing.T) {
-	clock := &manualClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	hb := newTestHandbook()
-	srv := telegramtest.New(t, telegramtest.WithClock(clock.Now))
-	official := srv.AddUser(telegramtest.User{FirstName: "Lan"})
-	staff := srv.AddUser(telegramtest.User{FirstName: "Đức"})
-	group := srv.AddGroup("Cán bộ Sở Tư pháp", staff.ID).ID
-	logs := &logBuffer{}
-	store := MustOpenStore(t)
-	gate := gatedBindings{Store: store, open: make(chan struct{})}
-	desk := &caunoi.Desk{
-		Store: store, Searcher: hb, Now: clock.Now,
-		Departments: []caunoi.Department{{Code: "tu-phap", Prefix: "TP", Name: "Sở Tư pháp"}},
-	}
-	b, err := New(context.Background(), Config{
-		Token: srv.Token(), ServerURL: srv.URL(), Desk: desk, Store: gate, Handbook: hb,
-		Groups: map[string]int64{"tu-phap": group}, SigningKey: []byte("binding-test-signing-key"),
-		Limits: Limits{Global: 1e6, PerChat: time.Nanosecond, Group: 1 << 20, GroupWin: time.Minute},
-		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:    clock.Now,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = b.Run(ctx, true)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	// Runs before the cleanup above (cleanups run last first): a send held
-	// at the gate must not keep the bot from stopping when the test fails.
+	gate := gatedBindings{open: make(chan struct{})}
+	bw := newBotWorld(t, "Lan", func(s Store) Store { gate.Store = s; return gate })
+	// Runs before the world's own cleanup (cleanups run last first): a send
+	// held at the gate must not keep the bot from stopping if the test fails.
 	var openOnce sync.Once
 	openGate := func() { openOnce.Do(func() { close(gate.open) }) }
 	t.Cleanup(openGate)
-	bw := &botWorld{t: t, srv: srv, store: store, desk: desk, bot: b, hb: hb, clock: clock, logs: logs,
-		groups: map[string]int64{"tu-phap": group}, official: official, staff: staff, nextRaw: 1 << 40}
-	if err := store.ReplaceCommunes(ctx, []caunoi.Commune{{Code: "00001", Name: "Xã Thử"}}); err != nil {
-		t.Fatal(err)
-	}
-	bw.register(official, caunoi.InviteRequest{Role: caunoi.RoleOfficial, Commune: "00001"})
-	bw.register(staff, caunoi.InviteRequest{Role: caunoi.RoleStaff, Department: "tu-phap"})
+	srv, official, staff, store, logs := bw.srv, bw.official, bw.staff, bw.store, bw.logs
+	group := bw.groups["tu-phap"]
+	ctx := context.Background()
 
 	bw.send(official.ID, official.ID, "khai sinh cho trẻ")
 	bw.idle()

@@ -147,7 +147,10 @@ type botWorld struct {
 // newBotWorld starts a bot with two departments and their staff groups,
 // and registers one official and one staff member of tu-phap. The clock
 // stands still unless the test moves it.
-func newBotWorld(t *testing.T, officialName string) *botWorld {
+//
+// wrap, when given, wraps the store the bot uses (the desk uses the store
+// itself), to bring about faults the real store does not make on demand.
+func newBotWorld(t *testing.T, officialName string, wrap ...func(Store) Store) *botWorld {
 	t.Helper()
 	clock := &manualClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	srv := telegramtest.New(t, telegramtest.WithClock(clock.Now))
@@ -165,8 +168,12 @@ func newBotWorld(t *testing.T, officialName string) *botWorld {
 			{Code: "xay-dung", Prefix: "XD", Name: "Sở Xây dựng"},
 		},
 	}
+	var botStore Store = w.store
+	for _, f := range wrap {
+		botStore = f(botStore)
+	}
 	b, err := New(context.Background(), Config{
-		Token: srv.Token(), ServerURL: srv.URL(), Desk: w.desk, Store: w.store, Handbook: w.hb,
+		Token: srv.Token(), ServerURL: srv.URL(), Desk: w.desk, Store: botStore, Handbook: w.hb,
 		Groups: w.groups, SigningKey: []byte("hostile-test-signing-key"),
 		Limits: Limits{Global: 1e6, PerChat: time.Nanosecond, Group: 1 << 20, GroupWin: time.Minute},
 		Logger: slog.New(slog.NewJSONHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
