@@ -127,14 +127,8 @@ func (p *poller) run(ctx context.Context) error {
 	var offset int64
 	backoff := time.Duration(0)
 	for {
-		if backoff > 0 {
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
+		if !sleep(ctx, backoff) {
+			return ctx.Err()
 		}
 		raws, err := p.getUpdates(ctx, offset)
 		if err != nil {
@@ -195,10 +189,8 @@ func (p *poller) journalPage(ctx context.Context, raws []json.RawMessage) ([]cau
 				// Not journaled: the offset stays below it. Retry until
 				// the store is back; Telegram keeps the update.
 				p.log.Error("journal update; retrying", "update_id", h.ID, "err", err)
-				select {
-				case <-ctx.Done():
+				if !sleep(ctx, time.Second) {
 					return
-				case <-time.After(time.Second):
 				}
 			}
 		}()
@@ -521,10 +513,7 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 			// update stays pending, first in its chat's queue.
 			if ctx.Err() == nil {
 				d.log.Warn("handle update; will retry", "update_id", e.ID, "chat_id", e.Chat, "err", err)
-				select {
-				case <-ctx.Done():
-				case <-time.After(time.Second):
-				}
+				sleep(ctx, time.Second)
 			}
 			d.mu.Lock()
 			if ctx.Err() == nil {
@@ -546,6 +535,22 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 		d.done[e.ID] = true
 		d.mu.Unlock()
 		d.metrics.handled(time.Since(e.Received))
+	}
+}
+
+// sleep waits d, or until ctx is done; it reports whether the wait ran its
+// course. A d of zero or less returns true at once.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

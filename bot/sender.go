@@ -114,14 +114,8 @@ func (s *sender) run(ctx context.Context) error {
 		// Every delivery and every handled update wakes the sender; under
 		// load, reading the outbox for each would cost more than sending.
 		// Rounds at most every minRound gather what came meanwhile.
-		if wait := minRound - time.Since(lastRead); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return ctx.Err()
-			case <-t.C:
-			}
+		if !sleep(ctx, minRound-time.Since(lastRead)) {
+			return ctx.Err()
 		}
 		lastRead = time.Now()
 		s.mu.Lock()
@@ -342,14 +336,8 @@ func (s *sender) deliver(ctx context.Context, m caunoi.OutMessage) {
 	// Telegram gives groups and channels negative ids: the group window
 	// applies to them even when the message was not marked as a group's.
 	at := s.lim.reserve(o.Chat, o.Group || o.Chat < 0, s.now())
-	if d := at.Sub(s.now()); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
+	if !sleep(ctx, at.Sub(s.now())) {
+		return
 	}
 	// Once a request leaves, it is seen through even if the bot is
 	// stopping: abandoning it halfway would leave Telegram holding a message

@@ -1,6 +1,7 @@
 package knowledge
 
 import (
+	"cmp"
 	"math/bits"
 	"slices"
 )
@@ -128,15 +129,7 @@ func (r *ranker) newDirectIndex() *directIndex {
 			}
 			x.dl[f][d] = dl
 			// Merge the passage's repeated pairs: sort them by key.
-			slices.SortStableFunc(pairs[first:], func(a, b pairOcc) int {
-				switch {
-				case a.key < b.key:
-					return -1
-				case a.key > b.key:
-					return 1
-				}
-				return 0
-			})
+			slices.SortStableFunc(pairs[first:], func(a, b pairOcc) int { return cmp.Compare(a.key, b.key) })
 		}
 		x.uni[f] = newPostList(ps, terms, nt)
 		if f != rExact {
@@ -182,15 +175,7 @@ func newPairPostList[T any](occ []T, get func(T) (uint64, int32, uint64)) pairPo
 		}
 		ks = append(ks, keyed{k, posting{doc: d, tf: 1, paras: bit}})
 	}
-	slices.SortStableFunc(ks, func(a, b keyed) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(ks, func(a, b keyed) int { return cmp.Compare(a.key, b.key) })
 	l := pairPostList{p: make([]posting, len(ks))}
 	for i := range ks {
 		if i == 0 || ks[i].key != ks[i-1].key {

@@ -183,24 +183,7 @@ func (w *accessWorld) reply(from, chat int64, to int, text string) {
 // idle waits until every update was taken, handled and answered.
 func (w *accessWorld) idle() {
 	w.t.Helper()
-	ctx := context.Background()
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		// Telegram's queue first, then the journal, then the outbox: the order
-		// work flows in, so nothing slips between two reads.
-		u := len(w.srv.PendingUpdates())
-		p, err1 := w.app.store.Pending(ctx, 1)
-		d, err2 := w.app.store.Due(ctx, w.clock.Now().Add(time.Hour), 1)
-		if err1 == nil && err2 == nil && len(p) == 0 && len(d) == 0 && u == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("bot not idle: %d pending (%v), %d due (%v)", len(p), err1, len(d), err2)
-		}
-		<-tick.C
-	}
+	waitIdle(w.t, w.srv, w.app.store, func() time.Time { return w.clock.Now().Add(time.Hour) })
 }
 
 // button finds the callback data of the button labelled label on the

@@ -123,25 +123,7 @@ func (e *editorsE2E) wait(chat int64, skip int, want string) telegramtest.Messag
 // that the bot has recorded which ticket each sent message belongs to.
 func (e *editorsE2E) idle() {
 	e.t.Helper()
-	ctx := context.Background()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(30 * time.Second)
-	for {
-		// Telegram's queue first, then the journal, then the outbox: the order
-		// work flows in, so nothing slips between two reads.
-		u := len(e.srv.PendingUpdates())
-		p, err1 := e.app.store.Pending(ctx, 1)
-		d, err2 := e.app.store.Due(ctx, time.Now().Add(time.Minute), 1)
-		if err1 == nil && err2 == nil && len(p) == 0 && len(d) == 0 && u == 0 {
-			return
-		}
-		select {
-		case <-tick.C:
-		case <-deadline:
-			e.t.Fatalf("bot not idle: %d pending updates (%v), %d messages due (%v)", len(p), err1, len(d), err2)
-		}
-	}
+	waitIdle(e.t, e.srv, e.app.store, inAMinute)
 }
 
 // say sends text in u's private chat and waits for the reply holding want.

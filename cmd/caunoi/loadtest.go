@@ -396,7 +396,7 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 	var cmds0 int64
 	if w.redis != nil {
 		redis0, _ = loadtest.CPUTime(w.redis.PID())
-		cmds0, _ = w.redis.Commands(ctx)
+		cmds0, _ = w.redis.Commands()
 	}
 	rss := &loadtest.RSSSeries{}
 	stopRSS := make(chan struct{})
@@ -428,7 +428,7 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 		if t, err := loadtest.CPUTime(w.redis.PID()); err == nil {
 			cpu.Redis = t - redis0
 		}
-		if n, err := w.redis.Commands(ctx); err == nil {
+		if n, err := w.redis.Commands(); err == nil {
 			cpu.RedisCommands = n - cmds0
 		}
 	}

@@ -91,21 +91,7 @@ func TestTwoReplicasOneRedis(t *testing.T) {
 	st := apps[0].store
 	idle := func() {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			// Telegram's queue first, then the journal, then the outbox: the order
-			// work flows in, so nothing slips between two reads.
-			u := len(srv.PendingUpdates())
-			p, err1 := st.Pending(ctx, 1)
-			d, err2 := st.Due(ctx, time.Now().Add(time.Minute), 1)
-			if err1 == nil && err2 == nil && len(p) == 0 && len(d) == 0 && u == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("replicas not idle: %d pending, %d due, %d undelivered", len(p), len(d), len(srv.PendingUpdates()))
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitIdle(t, srv, st, inAMinute)
 	}
 
 	if err := st.ReplaceCommunes(ctx, []caunoi.Commune{{Code: "00001", Name: "Xã Thử Nghiệm"}}); err != nil {

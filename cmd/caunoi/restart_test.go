@@ -74,22 +74,7 @@ func (e *e2e) start() {
 // idle waits until every update was taken, handled, and answered.
 func (e *e2e) idle() {
 	e.t.Helper()
-	ctx := context.Background()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		// Telegram's queue first, then the journal, then the outbox: the order
-		// work flows in, so nothing slips between two reads.
-		u := len(e.srv.PendingUpdates())
-		p, err1 := e.app.store.Pending(ctx, 1)
-		d, err2 := e.app.store.Due(ctx, time.Now().Add(time.Minute), 1)
-		if err1 == nil && err2 == nil && len(p) == 0 && len(d) == 0 && u == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("bot not idle: %d pending updates, %d messages due, %d unconfirmed", len(p), len(d), len(e.srv.PendingUpdates()))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitIdle(e.t, e.srv, e.app.store, inAMinute)
 }
 
 // register signs the official and the staff member up through the bot.

@@ -119,12 +119,3 @@ func parseBotTime(r io.Reader) (*BotTime, error) {
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
-
-// CPUUse is the CPU time each process of a run used, start to finish.
-type CPUUse struct {
-	Serve   time.Duration `json:"serve_ns"`
-	Harness time.Duration `json:"harness_ns"` // the emulator and the simulated people
-	Redis   time.Duration `json:"redis_ns,omitempty"`
-	// RedisCommands is how many commands Redis processed during the run.
-	RedisCommands int64 `json:"redis_commands,omitempty"`
-}

@@ -168,8 +168,22 @@ func (r *Redis) command(cmd string) (string, error) {
 	if _, err := conn.Write([]byte(cmd + "\r\n")); err != nil {
 		return "", err
 	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	return strings.TrimSpace(line), err
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	line = strings.TrimSpace(line)
+	if err != nil || !strings.HasPrefix(line, "$") {
+		return line, err
+	}
+	// A bulk reply: its length, then the body.
+	n, err := strconv.Atoi(line[1:])
+	if err != nil || n < 0 || n > 1<<20 {
+		return "", fmt.Errorf("%s: bad reply length %q", cmd, line)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(br, body); err != nil {
+		return "", err
+	}
+	return string(body), nil
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -185,38 +199,12 @@ func FreePort() (int, error) {
 // Commands returns how many commands the server has processed since it
 // started (INFO's total_commands_processed): a measure of the round trips a
 // run cost, steadier than time on a busy machine.
-func (r *Redis) Commands(ctx context.Context) (int64, error) {
-	var d net.Dialer
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	conn, err := d.DialContext(ctx, "tcp", r.Addr())
+func (r *Redis) Commands() (int64, error) {
+	info, err := r.command("INFO stats")
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("INFO: %w", err)
 	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	if _, err := conn.Write([]byte("INFO stats\r\n")); err != nil {
-		return 0, err
-	}
-	br := bufio.NewReader(conn)
-	head, err := br.ReadString('\n')
-	if err != nil {
-		return 0, err
-	}
-	if !strings.HasPrefix(head, "$") {
-		return 0, fmt.Errorf("INFO: unexpected reply %q", strings.TrimSpace(head))
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(head[1:]))
-	if err != nil || n < 0 || n > 1<<20 {
-		return 0, fmt.Errorf("INFO: bad length %q", strings.TrimSpace(head))
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(br, body); err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(body), "\r\n") {
+	for _, line := range strings.Split(info, "\r\n") {
 		if v, ok := strings.CutPrefix(line, "total_commands_processed:"); ok {
 			return strconv.ParseInt(v, 10, 64)
 		}

@@ -286,6 +286,15 @@ type Report struct {
 	Problems  []string   `json:"problems,omitempty"`
 }
 
+// CPUUse is the CPU time each process of a run used, start to finish.
+type CPUUse struct {
+	Serve   time.Duration `json:"serve_ns"`
+	Harness time.Duration `json:"harness_ns"` // the emulator and the simulated people
+	Redis   time.Duration `json:"redis_ns,omitempty"`
+	// RedisCommands is how many commands Redis processed during the run.
+	RedisCommands int64 `json:"redis_commands,omitempty"`
+}
+
 // RSSSeries is the serve process's resident memory over the run.
 type RSSSeries struct {
 	Samples []int64 `json:"samples_bytes"` // one a second
