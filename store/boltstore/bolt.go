@@ -5,7 +5,6 @@ package boltstore
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/codec"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -313,7 +313,7 @@ func cat(parts ...[]byte) []byte {
 }
 
 func put(b *bolt.Bucket, key []byte, v any) error {
-	data, err := json.Marshal(v)
+	data, err := codec.Marshal(v)
 	if err != nil {
 		return err
 	}
@@ -327,5 +327,5 @@ func get(b *bolt.Bucket, key []byte, v any) error {
 	if data == nil {
 		return clean(caunoi.ErrNotFound)
 	}
-	return json.Unmarshal(data, v)
+	return codec.Unmarshal(data, v)
 }

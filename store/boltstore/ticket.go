@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/codec"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -19,28 +20,14 @@ func ticketNumber(prefix string, year int, seq uint64) string {
 	return fmt.Sprintf("%s-%04d-%06d", prefix, year, seq)
 }
 
-// Where the number goes in the JSON of a ticket and of an event: right after
-// these openings, which json.Marshal writes first because Number and Ticket
-// are the first fields of their structs.
-var (
-	ticketJSONHead = []byte(`{"Number":"`)
-	eventJSONHead  = []byte(`{"Ticket":"`)
-)
-
 // numbered is JSON with an empty number field, split where the number goes.
 type numbered struct{ before, after []byte }
 
-// splitAtNumber encodes v, whose number field is empty, and splits the JSON
-// where the number goes.
-func splitAtNumber(v any, head []byte) (numbered, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return numbered{}, err
-	}
-	if !bytes.HasPrefix(data, head) || len(data) <= len(head) || data[len(head)] != '"' {
-		return numbered{}, fmt.Errorf("encode %T: the number is not the first field", v)
-	}
-	return numbered{head, data[len(head):]}, nil
+// splitAtNumber encodes v, a ticket or an event whose number is empty, and
+// splits the JSON where the number goes.
+func splitAtNumber(v any) (numbered, error) {
+	before, after, err := codec.AroundNumber(v)
+	return numbered{before, after}, err
 }
 
 // with returns the JSON with number, already JSON-escaped, in its place.
@@ -60,11 +47,11 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	year := t.Created.Year()
 	t.Number = ""
 	ev.Ticket, ev.Seq = "", 1
-	tjson, err := splitAtNumber(t, ticketJSONHead)
+	tjson, err := splitAtNumber(t)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
-	ejson, err := splitAtNumber(ev, eventJSONHead)
+	ejson, err := splitAtNumber(ev)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
@@ -215,7 +202,7 @@ func prepareUpdate(tx *bolt.Tx, number string, fn func(*caunoi.Ticket) ([]caunoi
 	}
 	p.raw = bytes.Clone(raw)
 	p.seq = lastEventSeq(tx.Bucket(bktEvents).Cursor(), num)
-	if err := json.Unmarshal(p.raw, &p.old); err != nil {
+	if err := codec.DecodeTicket(p.raw, &p.old); err != nil {
 		return p, nil, err
 	}
 	p.cur = p.old
@@ -227,13 +214,13 @@ func prepareUpdate(tx *bolt.Tx, number string, fn func(*caunoi.Ticket) ([]caunoi
 		return p, err, nil
 	}
 	p.cur.Number = number
-	if p.data, err = json.Marshal(p.cur); err != nil {
+	if p.data, err = codec.Marshal(&p.cur); err != nil {
 		return p, nil, err
 	}
 	p.events = make([][]byte, len(evs))
 	for i, e := range evs {
 		e.Ticket, e.Seq = number, p.seq+i+1
-		if p.events[i], err = json.Marshal(e); err != nil {
+		if p.events[i], err = codec.Marshal(&e); err != nil {
 			return p, nil, err
 		}
 	}
@@ -276,7 +263,7 @@ func (s *Store) Events(ctx context.Context, number string) ([]caunoi.Event, erro
 		c := tx.Bucket(bktEvents).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var e caunoi.Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := codec.DecodeEvent(v, &e); err != nil {
 				return err
 			}
 			out = append(out, e)

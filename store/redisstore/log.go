@@ -39,7 +39,7 @@ func (s *Store) LogQuestion(ctx context.Context, q caunoi.QuestionRecord) (cauno
 			return caunoi.QuestionRecord{}, fmt.Errorf("log question: %w", err)
 		}
 		if rest, ok := strings.CutPrefix(string(data), emptyID); ok {
-			id, err := logScript.Run(ctx, s.rdb, []string{s.key("q", "seq"), s.key("q", "at")},
+			id, err := logScript.Run(ctx, s.c, []string{s.key("q", "seq"), s.key("q", "at")},
 				s.key("q", ""), rest, micros(q.At)).Text()
 			if err != nil {
 				return caunoi.QuestionRecord{}, fmt.Errorf("log question: %w", err)
@@ -49,7 +49,7 @@ func (s *Store) LogQuestion(ctx context.Context, q caunoi.QuestionRecord) (cauno
 		}
 	}
 	if q.ID == "" {
-		n, err := s.rdb.Incr(ctx, s.key("q", "seq")).Result()
+		n, err := s.c.Incr(ctx, s.key("q", "seq")).Result()
 		if err != nil {
 			return caunoi.QuestionRecord{}, fmt.Errorf("log question: %w", err)
 		}
@@ -77,7 +77,7 @@ func (s *Store) writeQuestion(ctx context.Context, p redis.Pipeliner, q caunoi.Q
 // Question returns the record with id, or caunoi.ErrNotFound.
 func (s *Store) Question(ctx context.Context, id string) (caunoi.QuestionRecord, error) {
 	var q caunoi.QuestionRecord
-	if err := getJSON(ctx, s.rdb, s.key("q", id), &q); err != nil {
+	if err := getJSON(ctx, s.c, s.key("q", id), &q); err != nil {
 		return caunoi.QuestionRecord{}, fmt.Errorf("question %s: %w", id, err)
 	}
 	return q, nil
@@ -124,7 +124,7 @@ func (s *Store) UpdateQuestion(ctx context.Context, id string, fn func(*caunoi.Q
 
 // Questions lists records with At in [since, until), oldest first.
 func (s *Store) Questions(ctx context.Context, since, until time.Time) ([]caunoi.QuestionRecord, error) {
-	ids, err := s.rdb.ZRangeByScore(ctx, s.key("q", "at"), &redis.ZRangeBy{Min: microsArg(since), Max: microsArg(until)}).Result()
+	ids, err := s.c.ZRangeByScore(ctx, s.key("q", "at"), &redis.ZRangeBy{Min: microsArg(since), Max: microsArg(until)}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list questions: %w", err)
 	}
@@ -133,7 +133,7 @@ func (s *Store) Questions(ctx context.Context, since, until time.Time) ([]caunoi
 		keys[i] = s.key("q", id)
 	}
 	var out []caunoi.QuestionRecord
-	err = mgetJSON(ctx, s.rdb, keys, func(data []byte) error {
+	err = mgetJSON(ctx, s.c, keys, func(data []byte) error {
 		var q caunoi.QuestionRecord
 		if err := json.Unmarshal(data, &q); err != nil {
 			return err
@@ -195,7 +195,7 @@ func (s *Store) Append(ctx context.Context, e caunoi.JournalEntry) (bool, error)
 	if err != nil {
 		return false, fmt.Errorf("journal update %d: %w", e.ID, err)
 	}
-	n, err := appendScript.Run(ctx, s.rdb, s.journalKeys(), e.ID, data, microsArg(e.Received)).Int()
+	n, err := appendScript.Run(ctx, s.c, s.journalKeys(), e.ID, data, microsArg(e.Received)).Int()
 	if err != nil {
 		return false, fmt.Errorf("journal update %d: %w", e.ID, err)
 	}
@@ -209,14 +209,14 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]caunoi.JournalEntry, 
 	if limit > 0 {
 		stop = int64(limit) - 1
 	}
-	ids, err := s.rdb.ZRange(ctx, keys[1], 0, stop).Result()
+	ids, err := s.c.ZRange(ctx, keys[1], 0, stop).Result()
 	if err != nil || len(ids) == 0 {
 		if err != nil {
 			return nil, fmt.Errorf("pending updates: %w", err)
 		}
 		return nil, nil
 	}
-	vals, err := s.rdb.HMGet(ctx, keys[0], ids...).Result()
+	vals, err := s.c.HMGet(ctx, keys[0], ids...).Result()
 	if err != nil {
 		return nil, fmt.Errorf("pending updates: %w", err)
 	}
@@ -239,7 +239,7 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]caunoi.JournalEntry, 
 // Done marks the entry handled and remembers its ID until Prune. Marking a
 // done entry again is a no-op; an unknown ID is caunoi.ErrNotFound.
 func (s *Store) Done(ctx context.Context, id int64) error {
-	n, err := doneScript.Run(ctx, s.rdb, s.journalKeys(), id).Int()
+	n, err := doneScript.Run(ctx, s.c, s.journalKeys(), id).Int()
 	if err == nil && n == 0 {
 		err = caunoi.ErrNotFound
 	}
@@ -251,7 +251,7 @@ func (s *Store) Done(ctx context.Context, id int64) error {
 
 // Prune forgets done entries received before before (to the microsecond).
 func (s *Store) Prune(ctx context.Context, before time.Time) error {
-	err := s.rdb.ZRemRangeByScore(ctx, s.key("j", "done"), "-inf", "("+microsArg(before)).Err()
+	err := s.c.ZRemRangeByScore(ctx, s.key("j", "done"), "-inf", "("+microsArg(before)).Err()
 	if err != nil {
 		return fmt.Errorf("prune journal: %w", err)
 	}

@@ -24,7 +24,7 @@ func (s *Store) officialKey(id caunoi.UserID) string {
 // Official returns the person with id, or caunoi.ErrNotFound.
 func (s *Store) Official(ctx context.Context, id caunoi.UserID) (caunoi.Official, error) {
 	var o caunoi.Official
-	if err := getJSON(ctx, s.rdb, s.officialKey(id), &o); err != nil {
+	if err := getJSON(ctx, s.c, s.officialKey(id), &o); err != nil {
 		return caunoi.Official{}, fmt.Errorf("official %d: %w", id, err)
 	}
 	return o, nil
@@ -102,7 +102,7 @@ func (s *Store) Officials(ctx context.Context, role caunoi.Role, department stri
 	if len(sets) == 0 {
 		sets = append(sets, s.key("o", "all"))
 	}
-	ids, err := s.rdb.SInter(ctx, sets...).Result()
+	ids, err := s.c.SInter(ctx, sets...).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list officials: %w", err)
 	}
@@ -111,7 +111,7 @@ func (s *Store) Officials(ctx context.Context, role caunoi.Role, department stri
 		keys[i] = s.key("o", id)
 	}
 	var out []caunoi.Official
-	err = mgetJSON(ctx, s.rdb, keys, func(data []byte) error {
+	err = mgetJSON(ctx, s.c, keys, func(data []byte) error {
 		var o caunoi.Official
 		if err := json.Unmarshal(data, &o); err != nil {
 			return err
@@ -137,7 +137,7 @@ func (s *Store) CreateInvite(ctx context.Context, inv caunoi.Invite) error {
 	if err != nil {
 		return fmt.Errorf("create invite: %w", err)
 	}
-	ok, err := s.rdb.SetNX(ctx, s.key("inv", inv.Code), data, 0).Result()
+	ok, err := s.c.SetNX(ctx, s.key("inv", inv.Code), data, 0).Result()
 	if err != nil {
 		return fmt.Errorf("create invite: %w", err)
 	}
@@ -150,7 +150,7 @@ func (s *Store) CreateInvite(ctx context.Context, inv caunoi.Invite) error {
 // Invite returns the invite with code, or caunoi.ErrNotFound.
 func (s *Store) Invite(ctx context.Context, code string) (caunoi.Invite, error) {
 	var inv caunoi.Invite
-	if err := getJSON(ctx, s.rdb, s.key("inv", code), &inv); err != nil {
+	if err := getJSON(ctx, s.c, s.key("inv", code), &inv); err != nil {
 		return caunoi.Invite{}, fmt.Errorf("invite: %w", err)
 	}
 	return inv, nil
@@ -231,7 +231,7 @@ func (s *Store) ReplaceCommunes(ctx context.Context, communes []caunoi.Commune) 
 
 // Commune returns the commune with code, or caunoi.ErrNotFound.
 func (s *Store) Commune(ctx context.Context, code string) (caunoi.Commune, error) {
-	data, err := s.rdb.HGet(ctx, s.key("communes"), code).Bytes()
+	data, err := s.c.HGet(ctx, s.key("communes"), code).Bytes()
 	if errors.Is(err, redis.Nil) {
 		err = caunoi.ErrNotFound
 	}
@@ -247,7 +247,7 @@ func (s *Store) Commune(ctx context.Context, code string) (caunoi.Commune, error
 
 // Communes lists the registry ordered by code.
 func (s *Store) Communes(ctx context.Context) ([]caunoi.Commune, error) {
-	all, err := s.rdb.HGetAll(ctx, s.key("communes")).Result()
+	all, err := s.c.HGetAll(ctx, s.key("communes")).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list communes: %w", err)
 	}

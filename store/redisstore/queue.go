@@ -150,7 +150,7 @@ func (s *Store) Enqueue(ctx context.Context, msgs []caunoi.OutMessage) error {
 		chat := chatHex(m.Chat)
 		args = append(args, m.Key, chat, chat+timeHex(m.Created)+m.Key, data, microsArg(m.NotBefore))
 	}
-	if err := enqueueScript.Run(ctx, s.rdb, s.outboxKeys(), args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
+	if err := enqueueScript.Run(ctx, s.c, s.outboxKeys(), args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("enqueue %d messages: %w", len(msgs), err)
 	}
 	return nil
@@ -161,7 +161,7 @@ func (s *Store) Enqueue(ctx context.Context, msgs []caunoi.OutMessage) error {
 // the microsecond), then Created. It reads only the heads it returns, in
 // one script.
 func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]caunoi.OutMessage, error) {
-	vals, err := dueScript.Run(ctx, s.rdb, s.outboxKeys(), microsArg(now), max(limit, 0)).Slice()
+	vals, err := dueScript.Run(ctx, s.c, s.outboxKeys(), microsArg(now), max(limit, 0)).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("due messages: %w", err)
 	}
@@ -186,7 +186,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]caunoi.Out
 // by this process's clock) until PruneSent forgets it, and makes the chat's
 // next message its head. An unknown key is caunoi.ErrNotFound.
 func (s *Store) Sent(ctx context.Context, key string) error {
-	n, err := sentScript.Run(ctx, s.rdb, s.outboxKeys(), key, microsArg(time.Now())).Int()
+	n, err := sentScript.Run(ctx, s.c, s.outboxKeys(), key, microsArg(time.Now())).Int()
 	if err == nil && n == 0 {
 		err = caunoi.ErrNotFound
 	}
@@ -201,7 +201,7 @@ func (s *Store) Sent(ctx context.Context, key string) error {
 // caunoi.ErrNotFound.
 func (s *Store) Retry(ctx context.Context, key string, notBefore time.Time) error {
 	err := s.rewrite(ctx, func() (int64, []caunoi.OutMessage, [][]byte, error) {
-		data, err := s.rdb.HGet(ctx, s.key("outbox", "msg"), key).Bytes()
+		data, err := s.c.HGet(ctx, s.key("outbox", "msg"), key).Bytes()
 		if errors.Is(err, redis.Nil) {
 			return 0, nil, nil, caunoi.ErrNotFound
 		}
@@ -227,7 +227,7 @@ func (s *Store) Retry(ctx context.Context, key string, notBefore time.Time) erro
 func (s *Store) ReleaseChat(ctx context.Context, chat int64, now time.Time) error {
 	hex := chatHex(chat)
 	err := s.rewrite(ctx, func() (int64, []caunoi.OutMessage, [][]byte, error) {
-		members, err := s.rdb.ZRangeByLex(ctx, s.key("outbox", "fifo"), &redis.ZRangeBy{Min: "[" + hex, Max: "[" + hex + "\xff"}).Result()
+		members, err := s.c.ZRangeByLex(ctx, s.key("outbox", "fifo"), &redis.ZRangeBy{Min: "[" + hex, Max: "[" + hex + "\xff"}).Result()
 		if err != nil || len(members) == 0 {
 			return 0, nil, nil, err
 		}
@@ -235,7 +235,7 @@ func (s *Store) ReleaseChat(ctx context.Context, chat int64, now time.Time) erro
 		for i, m := range members {
 			keys[i] = m[40:]
 		}
-		vals, err := s.rdb.HMGet(ctx, s.key("outbox", "msg"), keys...).Result()
+		vals, err := s.c.HMGet(ctx, s.key("outbox", "msg"), keys...).Result()
 		if err != nil {
 			return 0, nil, nil, err
 		}
@@ -281,7 +281,7 @@ func (s *Store) rewrite(ctx context.Context, read func() (chat int64, changed []
 			}
 			args = append(args, m.Key, was[i], data, microsArg(m.NotBefore))
 		}
-		n, err := rewriteScript.Run(ctx, s.rdb, s.outboxKeys(), args...).Int()
+		n, err := rewriteScript.Run(ctx, s.c, s.outboxKeys(), args...).Int()
 		if err != nil {
 			return err
 		}
@@ -298,7 +298,7 @@ func (s *Store) rewrite(ctx context.Context, read func() (chat int64, changed []
 // PruneSent forgets the tombstones of messages sent before before (to the
 // microsecond), so that their keys may be enqueued again.
 func (s *Store) PruneSent(ctx context.Context, before time.Time) error {
-	err := s.rdb.ZRemRangeByScore(ctx, s.key("outbox", "sent"), "-inf", "("+microsArg(before)).Err()
+	err := s.c.ZRemRangeByScore(ctx, s.key("outbox", "sent"), "-inf", "("+microsArg(before)).Err()
 	if err != nil {
 		return fmt.Errorf("prune sent messages: %w", err)
 	}
@@ -330,7 +330,7 @@ func (s *Store) Acquire(ctx context.Context, name, owner string, ttl time.Durati
 		return false, fmt.Errorf("acquire %q: need an owner and a positive ttl: %w", name, caunoi.ErrInvalid)
 	}
 	ms := max(ttl.Milliseconds(), 1)
-	n, err := acquireScript.Run(ctx, s.rdb, []string{s.key("lock", name)}, owner, ms).Int()
+	n, err := acquireScript.Run(ctx, s.c, []string{s.key("lock", name)}, owner, ms).Int()
 	if err != nil {
 		return false, fmt.Errorf("acquire %q: %w", name, err)
 	}
@@ -339,7 +339,7 @@ func (s *Store) Acquire(ctx context.Context, name, owner string, ttl time.Durati
 
 // Unlock gives up name if owner holds it; otherwise it does nothing.
 func (s *Store) Unlock(ctx context.Context, name, owner string) error {
-	if err := unlockScript.Run(ctx, s.rdb, []string{s.key("lock", name)}, owner).Err(); err != nil {
+	if err := unlockScript.Run(ctx, s.c, []string{s.key("lock", name)}, owner).Err(); err != nil {
 		return fmt.Errorf("unlock %q: %w", name, err)
 	}
 	return nil
@@ -351,7 +351,7 @@ func (s *Store) SetNX(ctx context.Context, key string, value []byte, ttl time.Du
 	if ttl < 0 {
 		return false, fmt.Errorf("set %q: negative ttl: %w", key, caunoi.ErrInvalid)
 	}
-	ok, err := s.rdb.SetNX(ctx, s.key("kv", key), value, ttl).Result()
+	ok, err := s.c.SetNX(ctx, s.key("kv", key), value, ttl).Result()
 	if err != nil {
 		return false, fmt.Errorf("set %q: %w", key, err)
 	}
@@ -360,7 +360,7 @@ func (s *Store) SetNX(ctx context.Context, key string, value []byte, ttl time.Du
 
 // Value returns the value under key, or caunoi.ErrNotFound.
 func (s *Store) Value(ctx context.Context, key string) ([]byte, error) {
-	v, err := s.rdb.Get(ctx, s.key("kv", key)).Bytes()
+	v, err := s.c.Get(ctx, s.key("kv", key)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		err = caunoi.ErrNotFound
 	}
@@ -375,7 +375,7 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Dura
 	if ttl < 0 {
 		return fmt.Errorf("put %q: negative ttl: %w", key, caunoi.ErrInvalid)
 	}
-	if err := s.rdb.Set(ctx, s.key("kv", key), value, ttl).Err(); err != nil {
+	if err := s.c.Set(ctx, s.key("kv", key), value, ttl).Err(); err != nil {
 		return fmt.Errorf("put %q: %w", key, err)
 	}
 	return nil
@@ -383,7 +383,7 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, ttl time.Dura
 
 // Delete removes key; a missing key is not an error.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := s.rdb.Del(ctx, s.key("kv", key)).Err(); err != nil {
+	if err := s.c.Del(ctx, s.key("kv", key)).Err(); err != nil {
 		return fmt.Errorf("delete %q: %w", key, err)
 	}
 	return nil

@@ -1,10 +1,8 @@
 package redisstore
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/codec"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -69,27 +68,6 @@ func (s *Store) askerIndex(a caunoi.UserID) string {
 	return s.key("tix", "asker", strconv.FormatInt(int64(a), 10))
 }
 
-// Where the number goes in the JSON of a ticket and of an event: right after
-// these openings, which json.Marshal writes first because Number and Ticket
-// are the first fields of their structs.
-var (
-	ticketJSONHead = []byte(`{"Number":"`)
-	eventJSONHead  = []byte(`{"Ticket":"`)
-)
-
-// splitAtNumber encodes v, whose number field is empty, and splits the JSON
-// where the number goes.
-func splitAtNumber(v any, head []byte) (before, after []byte, err error) {
-	data, err := encode(v)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !bytes.HasPrefix(data, head) || len(data) <= len(head) || data[len(head)] != '"' {
-		return nil, nil, fmt.Errorf("encode %T: the number is not the first field", v)
-	}
-	return head, data[len(head):], nil
-}
-
 // CreateTicket stores t with ev as its first event in one round trip,
 // numbering it from prefix, the year of t.Created and INCR on
 // seq:PREFIX:YEAR. A set IdemKey that was used before returns the earlier
@@ -106,11 +84,11 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	}
 	t.Number = ""
 	ev.Ticket, ev.Seq = "", 1
-	tBefore, tAfter, err := splitAtNumber(t, ticketJSONHead)
+	tBefore, tAfter, err := codec.AroundNumber(t)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
-	eBefore, eAfter, err := splitAtNumber(ev, eventJSONHead)
+	eBefore, eAfter, err := codec.AroundNumber(ev)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
@@ -118,7 +96,7 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	if t.IdemKey != "" {
 		keys = append(keys, s.key("idem", t.IdemKey))
 	}
-	res, err := createScript.Run(ctx, s.rdb, keys,
+	res, err := createScript.Run(ctx, s.c, keys,
 		s.ticketKey(""), s.eventsKey(""), numPrefix, quoted[1:len(quoted)-1],
 		tBefore, tAfter, eBefore, eAfter, microsArg(t.Created)).Slice()
 	if err == nil && len(res) != 2 {
@@ -130,7 +108,7 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	val, _ := res[1].(string)
 	if created, _ := res[0].(int64); created == 0 {
 		var got caunoi.Ticket
-		if err := json.Unmarshal([]byte(val), &got); err != nil {
+		if err := codec.DecodeTicket([]byte(val), &got); err != nil {
 			return caunoi.Ticket{}, false, fmt.Errorf("create ticket: earlier ticket: %w", err)
 		}
 		return got, false, nil
@@ -144,7 +122,7 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 // Ticket returns the ticket with number, or caunoi.ErrNotFound.
 func (s *Store) Ticket(ctx context.Context, number string) (caunoi.Ticket, error) {
 	var t caunoi.Ticket
-	if err := getJSON(ctx, s.rdb, s.ticketKey(number), &t); err != nil {
+	if err := getJSON(ctx, s.c, s.ticketKey(number), &t); err != nil {
 		return caunoi.Ticket{}, fmt.Errorf("ticket %s: %w", number, err)
 	}
 	return t, nil
@@ -219,7 +197,7 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 		keys := []string{tk, ek, s.key("tix", "created"),
 			s.deptIndex(st.t.Department), s.deptIndex(cur.Department),
 			s.askerIndex(st.t.Asker), s.askerIndex(cur.Asker)}
-		res, err := updateScript.Run(ctx, s.rdb, keys, args...).Result()
+		res, err := updateScript.Run(ctx, s.c, keys, args...).Result()
 		if errors.Is(err, redis.Nil) {
 			s.tickets.forget(number)
 			err = caunoi.ErrNotFound
@@ -252,27 +230,35 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 // readTicket reads the ticket and the length of its timeline in one round
 // trip, or returns caunoi.ErrNotFound.
 func (s *Store) readTicket(ctx context.Context, number string) (ticketState, error) {
-	var (
-		get  *redis.StringCmd
-		llen *redis.IntCmd
-	)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		get, llen = p.Get(ctx, s.ticketKey(number)), p.LLen(ctx, s.eventsKey(number))
-		return nil
-	})
+	res, err := readScript.Run(ctx, s.c, []string{s.ticketKey(number), s.eventsKey(number)}).Slice()
 	if errors.Is(err, redis.Nil) {
 		s.tickets.forget(number)
 		return ticketState{}, caunoi.ErrNotFound
 	}
+	if err == nil && len(res) != 2 {
+		err = fmt.Errorf("unexpected reply %v", res)
+	}
 	if err != nil {
 		return ticketState{}, err
 	}
-	return decodeState(get.Val(), llen.Val())
+	raw, _ := res[0].(string)
+	n, _ := res[1].(int64)
+	return decodeState(raw, n)
 }
+
+// readScript returns {ticket, length of its timeline}, or nil when the
+// ticket does not exist: the state updateScript checks, in one command.
+//
+// KEYS: ticket, events
+var readScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then return false end
+return {cur, redis.call('LLEN', KEYS[2])}
+`)
 
 func decodeState(raw string, n int64) (ticketState, error) {
 	st := ticketState{raw: raw, n: n}
-	if err := json.Unmarshal([]byte(raw), &st.t); err != nil {
+	if err := codec.DecodeTicket([]byte(raw), &st.t); err != nil {
 		return ticketState{}, err
 	}
 	return st, nil
@@ -281,7 +267,7 @@ func decodeState(raw string, n int64) (ticketState, error) {
 // updateArgs returns the JSON of cur and updateScript's ARGV for changing
 // the stored state st into cur and appending evs.
 func updateArgs(st ticketState, cur caunoi.Ticket, evs []caunoi.Event) ([]byte, []any, error) {
-	tdata, err := encode(cur)
+	tdata, err := codec.Marshal(&cur)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -294,7 +280,7 @@ func updateArgs(st ticketState, cur caunoi.Ticket, evs []caunoi.Event) ([]byte, 
 	args = append(args, st.raw, st.n, tdata, cur.Number, microsArg(cur.Created), reindex)
 	for i, e := range evs {
 		e.Ticket, e.Seq = cur.Number, int(st.n)+i+1
-		data, err := encode(e)
+		data, err := codec.Marshal(&e)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -322,7 +308,7 @@ func (s *Store) Events(ctx context.Context, number string) ([]caunoi.Event, erro
 	}
 	out := make([]caunoi.Event, len(list.Val()))
 	for i, v := range list.Val() {
-		if err := json.Unmarshal([]byte(v), &out[i]); err != nil {
+		if err := codec.DecodeEvent([]byte(v), &out[i]); err != nil {
 			return nil, fmt.Errorf("events of ticket %s: %w", number, err)
 		}
 	}
@@ -352,7 +338,7 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 	}
 	var out []caunoi.Ticket
 	for offset := int64(0); ; offset += ticketPage {
-		numbers, err := s.rdb.ZRevRangeByScore(ctx, index, &redis.ZRangeBy{Min: lo, Max: hi, Offset: offset, Count: ticketPage}).Result()
+		numbers, err := s.c.ZRevRangeByScore(ctx, index, &redis.ZRangeBy{Min: lo, Max: hi, Offset: offset, Count: ticketPage}).Result()
 		if err != nil {
 			return nil, fmt.Errorf("list tickets: %w", err)
 		}
@@ -360,9 +346,9 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 		for i, n := range numbers {
 			keys[i] = s.ticketKey(n)
 		}
-		err = mgetJSON(ctx, s.rdb, keys, func(data []byte) error {
+		err = mgetJSON(ctx, s.c, keys, func(data []byte) error {
 			var t caunoi.Ticket
-			if err := json.Unmarshal(data, &t); err != nil {
+			if err := codec.DecodeTicket(data, &t); err != nil {
 				return err
 			}
 			if f.Matches(t) {

@@ -1,0 +1,815 @@
+// Package codec writes and reads the JSON of tickets and events, the
+// records both stores rewrite on every ticket change, without reflection.
+//
+// The output is byte for byte what encoding/json writes for the same value,
+// so data written by either path reads back with the other and existing
+// stores need no migration. Reading takes a fast path for the JSON this
+// package and encoding/json write; anything else (other spacing, keys in
+// another case, unknown fields, escapes in a time) goes to json.Unmarshal,
+// which decides. The tests hold both halves to encoding/json: random values
+// encode identically, and any input the fast path accepts decodes as
+// json.Unmarshal decodes it.
+package codec
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/caunoi/caunoi"
+)
+
+// AppendTicket appends the JSON of t to b, as json.Marshal writes it.
+func AppendTicket(b []byte, t *caunoi.Ticket) ([]byte, error) {
+	var err error
+	b = append(b, `{"Number":`...)
+	b = appendString(b, t.Number)
+	b = append(b, `,"Department":`...)
+	b = appendString(b, t.Department)
+	b = append(b, `,"Asker":`...)
+	b = strconv.AppendInt(b, int64(t.Asker), 10)
+	b = append(b, `,"Commune":`...)
+	b = appendString(b, t.Commune)
+	b = append(b, `,"Question":`...)
+	b = appendString(b, t.Question)
+	b = append(b, `,"Results":`...)
+	if t.Results == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range t.Results {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendCandidate(b, &t.Results[i]); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"Attachments":`...)
+	b = appendAttachments(b, t.Attachments)
+	b = append(b, `,"Status":`...)
+	b = appendString(b, string(t.Status))
+	b = append(b, `,"Assignee":`...)
+	b = strconv.AppendInt(b, int64(t.Assignee), 10)
+	b = append(b, `,"IdemKey":`...)
+	b = appendString(b, t.IdemKey)
+	for _, f := range [...]struct {
+		name string
+		t    time.Time
+	}{
+		{`,"Created":`, t.Created},
+		{`,"Updated":`, t.Updated},
+		{`,"FirstResponseDue":`, t.FirstResponseDue},
+		{`,"ResolutionDue":`, t.ResolutionDue},
+		{`,"FirstResponse":`, t.FirstResponse},
+		{`,"ResolvedAt":`, t.ResolvedAt},
+	} {
+		b = append(b, f.name...)
+		if b, err = appendTime(b, f.t); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, `,"Rating":`...)
+	b = strconv.AppendInt(b, int64(t.Rating), 10)
+	b = append(b, `,"Applied":`...)
+	if t.Applied == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, s := range t.Applied {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, s)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+// AppendEvent appends the JSON of e to b, as json.Marshal writes it.
+func AppendEvent(b []byte, e *caunoi.Event) ([]byte, error) {
+	var err error
+	b = append(b, `{"Ticket":`...)
+	b = appendString(b, e.Ticket)
+	b = append(b, `,"Seq":`...)
+	b = strconv.AppendInt(b, int64(e.Seq), 10)
+	b = append(b, `,"Kind":`...)
+	b = appendString(b, string(e.Kind))
+	b = append(b, `,"Actor":`...)
+	b = strconv.AppendInt(b, int64(e.Actor), 10)
+	b = append(b, `,"At":`...)
+	if b, err = appendTime(b, e.At); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"Text":`...)
+	b = appendString(b, e.Text)
+	b = append(b, `,"Attachments":`...)
+	b = appendAttachments(b, e.Attachments)
+	b = append(b, `,"From":`...)
+	b = appendString(b, string(e.From))
+	b = append(b, `,"To":`...)
+	b = appendString(b, string(e.To))
+	b = append(b, `,"Department":`...)
+	b = appendString(b, e.Department)
+	b = append(b, `,"Key":`...)
+	b = appendString(b, e.Key)
+	return append(b, '}'), nil
+}
+
+func appendCandidate(b []byte, c *caunoi.Candidate) ([]byte, error) {
+	b = append(b, `{"PassageID":`...)
+	b = appendString(b, c.PassageID)
+	b = append(b, `,"EntryID":`...)
+	b = appendString(b, c.EntryID)
+	b = append(b, `,"Title":`...)
+	b = appendString(b, c.Title)
+	b = append(b, `,"Section":`...)
+	b = appendString(b, c.Section)
+	b = append(b, `,"Score":`...)
+	b, err := appendFloat(b, c.Score)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"Confidence":`...)
+	b = strconv.AppendInt(b, int64(c.Confidence), 10)
+	return append(b, '}'), nil
+}
+
+func appendAttachments(b []byte, as []caunoi.Attachment) []byte {
+	if as == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range as {
+		a := &as[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"Kind":`...)
+		b = appendString(b, a.Kind)
+		b = append(b, `,"Ref":`...)
+		b = appendString(b, a.Ref)
+		b = append(b, `,"Name":`...)
+		b = appendString(b, a.Name)
+		b = append(b, `,"MIME":`...)
+		b = appendString(b, a.MIME)
+		b = append(b, `,"Size":`...)
+		b = strconv.AppendInt(b, a.Size, 10)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendTime writes t as time.Time's MarshalJSON does: RFC 3339 with
+// nanoseconds, quoted; years outside 0–9999 are an error there and here.
+func appendTime(b []byte, t time.Time) ([]byte, error) {
+	b = append(b, '"')
+	b, err := t.AppendText(b)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '"'), nil
+}
+
+// appendFloat writes f as encoding/json writes a float64.
+func appendFloat(b []byte, f float64) ([]byte, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return nil, fmt.Errorf("json: unsupported value: %s", strconv.FormatFloat(f, 'g', -1, 64))
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 becomes e-9, as encoding/json writes it.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, nil
+}
+
+const hex = "0123456789abcdef"
+
+// appendString writes s quoted as encoding/json does by default: <, > and &
+// escaped for HTML, invalid UTF-8 as U+FFFD, U+2028 and U+2029 escaped.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// DecodeTicket decodes data into t, which it resets first.
+func DecodeTicket(data []byte, t *caunoi.Ticket) error {
+	*t = caunoi.Ticket{}
+	d := decoder{data: data}
+	if d.ticket(t) && d.end() {
+		return nil
+	}
+	*t = caunoi.Ticket{}
+	return json.Unmarshal(data, t)
+}
+
+// DecodeEvent decodes data into e, which it resets first.
+func DecodeEvent(data []byte, e *caunoi.Event) error {
+	*e = caunoi.Event{}
+	d := decoder{data: data}
+	if d.event(e) && d.end() {
+		return nil
+	}
+	*e = caunoi.Event{}
+	return json.Unmarshal(data, e)
+}
+
+// decoder reads the compact JSON encoding/json writes. Every method reports
+// false as soon as the input is anything else; the caller then starts over
+// with json.Unmarshal.
+type decoder struct {
+	data []byte
+	pos  int
+}
+
+func (d *decoder) end() bool { return d.pos == len(d.data) }
+
+func (d *decoder) byte(c byte) bool {
+	if d.pos < len(d.data) && d.data[d.pos] == c {
+		d.pos++
+		return true
+	}
+	return false
+}
+
+func (d *decoder) literal(s string) bool {
+	if len(d.data)-d.pos >= len(s) && string(d.data[d.pos:d.pos+len(s)]) == s {
+		d.pos += len(s)
+		return true
+	}
+	return false
+}
+
+// object reads {"key":value,...}, calling field with each key; field reads
+// the value and reports false for a key it does not know. A key seen twice
+// is left to encoding/json, which merges the second value into the first.
+func (d *decoder) object(field func(key []byte) bool) bool {
+	if !d.byte('{') {
+		return false
+	}
+	if d.byte('}') {
+		return true
+	}
+	var seen [24][]byte
+	n := 0
+	for {
+		key, ok := d.key()
+		if !ok || n == len(seen) || slices.ContainsFunc(seen[:n], func(k []byte) bool { return bytes.Equal(k, key) }) {
+			return false
+		}
+		seen[n] = key
+		n++
+		if !d.byte(':') || !field(key) {
+			return false
+		}
+		if d.byte('}') {
+			return true
+		}
+		if !d.byte(',') {
+			return false
+		}
+	}
+}
+
+// key reads an object key without escapes.
+func (d *decoder) key() ([]byte, bool) {
+	if !d.byte('"') {
+		return nil, false
+	}
+	start := d.pos
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		if c == '"' {
+			k := d.data[start:d.pos]
+			d.pos++
+			return k, true
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return nil, false
+		}
+		d.pos++
+	}
+	return nil, false
+}
+
+// array reads [value,...] or null, calling elem for each value.
+func (d *decoder) array(elem func() bool) (null, ok bool) {
+	if d.literal("null") {
+		return true, true
+	}
+	if !d.byte('[') {
+		return false, false
+	}
+	if d.byte(']') {
+		return false, true
+	}
+	for {
+		if !elem() {
+			return false, false
+		}
+		if d.byte(']') {
+			return false, true
+		}
+		if !d.byte(',') {
+			return false, false
+		}
+	}
+}
+
+// string reads a JSON string, decoding escapes. Invalid UTF-8 and control
+// characters leave it to encoding/json.
+func (d *decoder) string() (string, bool) {
+	if !d.byte('"') {
+		return "", false
+	}
+	start := d.pos
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			raw := d.data[start:d.pos]
+			d.pos++
+			if !utf8.Valid(raw) {
+				return "", false
+			}
+			return string(raw), true
+		case c == '\\':
+			return d.escaped(start)
+		case c < 0x20:
+			return "", false
+		}
+		d.pos++
+	}
+	return "", false
+}
+
+// escaped finishes a string that started at start and has an escape at
+// d.pos.
+func (d *decoder) escaped(start int) (string, bool) {
+	if !utf8.Valid(d.data[start:d.pos]) {
+		return "", false
+	}
+	out := make([]byte, 0, d.pos-start+16)
+	out = append(out, d.data[start:d.pos]...)
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			return string(out), true
+		case c < 0x20:
+			return "", false
+		case c != '\\':
+			r, size := utf8.DecodeRune(d.data[d.pos:])
+			if r == utf8.RuneError && size == 1 {
+				return "", false
+			}
+			out = append(out, d.data[d.pos:d.pos+size]...)
+			d.pos += size
+			continue
+		}
+		d.pos++
+		if d.pos >= len(d.data) {
+			return "", false
+		}
+		e := d.data[d.pos]
+		d.pos++
+		switch e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				return "", false
+			}
+			if utf16IsSurrogate(r) {
+				// A pair becomes one rune; anything else is U+FFFD, as
+				// encoding/json decodes it.
+				save := d.pos
+				if d.literal(`\u`) {
+					if r2, ok := d.hex4(); ok && r < 0xDC00 && r2 >= 0xDC00 && r2 < 0xE000 {
+						out = utf8.AppendRune(out, 0x10000+(r-0xD800)<<10+(r2-0xDC00))
+						continue
+					}
+				}
+				d.pos = save
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+func utf16IsSurrogate(r rune) bool { return r >= 0xD800 && r < 0xE000 }
+
+func (d *decoder) hex4() (rune, bool) {
+	if len(d.data)-d.pos < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[d.pos : d.pos+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	d.pos += 4
+	return r, true
+}
+
+// number returns the bytes of a JSON number; integer says it has no
+// fraction or exponent.
+func (d *decoder) number() (tok []byte, integer, ok bool) {
+	start := d.pos
+	d.byte('-')
+	switch {
+	case d.byte('0'):
+	case d.pos < len(d.data) && '1' <= d.data[d.pos] && d.data[d.pos] <= '9':
+		d.digits()
+	default:
+		return nil, false, false
+	}
+	integer = true
+	if d.byte('.') {
+		integer = false
+		if !d.digits() {
+			return nil, false, false
+		}
+	}
+	if d.byte('e') || d.byte('E') {
+		integer = false
+		if !d.byte('+') {
+			d.byte('-')
+		}
+		if !d.digits() {
+			return nil, false, false
+		}
+	}
+	return d.data[start:d.pos], integer, true
+}
+
+// digits reads one or more decimal digits.
+func (d *decoder) digits() bool {
+	start := d.pos
+	for d.pos < len(d.data) && '0' <= d.data[d.pos] && d.data[d.pos] <= '9' {
+		d.pos++
+	}
+	return d.pos > start
+}
+
+// int reads an integer that fits in bits bits.
+func (d *decoder) int(bits int) (int64, bool) {
+	tok, integer, ok := d.number()
+	if !ok || !integer {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(tok), 10, bits)
+	return n, err == nil
+}
+
+func (d *decoder) float() (float64, bool) {
+	tok, _, ok := d.number()
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(tok), 64)
+	return f, err == nil
+}
+
+// time reads a quoted RFC 3339 time without escapes, as time.Time's
+// UnmarshalJSON does.
+func (d *decoder) time() (time.Time, bool) {
+	if !d.byte('"') {
+		return time.Time{}, false
+	}
+	start := d.pos
+	for d.pos < len(d.data) && d.data[d.pos] != '"' {
+		if c := d.data[d.pos]; c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return time.Time{}, false
+		}
+		d.pos++
+	}
+	if d.pos >= len(d.data) {
+		return time.Time{}, false
+	}
+	var t time.Time
+	if err := t.UnmarshalText(d.data[start:d.pos]); err != nil {
+		return time.Time{}, false
+	}
+	d.pos++
+	return t, true
+}
+
+func (d *decoder) ticket(t *caunoi.Ticket) bool {
+	return d.object(func(key []byte) bool {
+		var ok bool
+		switch string(key) {
+		case "Number":
+			t.Number, ok = d.string()
+		case "Department":
+			t.Department, ok = d.string()
+		case "Asker":
+			var n int64
+			n, ok = d.int(64)
+			t.Asker = caunoi.UserID(n)
+		case "Commune":
+			t.Commune, ok = d.string()
+		case "Question":
+			t.Question, ok = d.string()
+		case "Results":
+			var null bool
+			null, ok = d.array(func() bool {
+				var c caunoi.Candidate
+				if !d.candidate(&c) {
+					return false
+				}
+				t.Results = append(t.Results, c)
+				return true
+			})
+			if null {
+				t.Results = nil
+			} else if t.Results == nil {
+				t.Results = []caunoi.Candidate{}
+			}
+		case "Attachments":
+			t.Attachments, ok = d.attachments()
+		case "Status":
+			var s string
+			s, ok = d.string()
+			t.Status = caunoi.Status(s)
+		case "Assignee":
+			var n int64
+			n, ok = d.int(64)
+			t.Assignee = caunoi.UserID(n)
+		case "IdemKey":
+			t.IdemKey, ok = d.string()
+		case "Created":
+			t.Created, ok = d.time()
+		case "Updated":
+			t.Updated, ok = d.time()
+		case "FirstResponseDue":
+			t.FirstResponseDue, ok = d.time()
+		case "ResolutionDue":
+			t.ResolutionDue, ok = d.time()
+		case "FirstResponse":
+			t.FirstResponse, ok = d.time()
+		case "ResolvedAt":
+			t.ResolvedAt, ok = d.time()
+		case "Rating":
+			var n int64
+			n, ok = d.int(strconv.IntSize)
+			t.Rating = int(n)
+		case "Applied":
+			var null bool
+			null, ok = d.array(func() bool {
+				s, ok := d.string()
+				t.Applied = append(t.Applied, s)
+				return ok
+			})
+			if null {
+				t.Applied = nil
+			} else if t.Applied == nil {
+				t.Applied = []string{}
+			}
+		}
+		return ok
+	})
+}
+
+func (d *decoder) candidate(c *caunoi.Candidate) bool {
+	return d.object(func(key []byte) bool {
+		var ok bool
+		switch string(key) {
+		case "PassageID":
+			c.PassageID, ok = d.string()
+		case "EntryID":
+			c.EntryID, ok = d.string()
+		case "Title":
+			c.Title, ok = d.string()
+		case "Section":
+			c.Section, ok = d.string()
+		case "Score":
+			c.Score, ok = d.float()
+		case "Confidence":
+			var n int64
+			n, ok = d.int(strconv.IntSize)
+			c.Confidence = caunoi.Confidence(n)
+		}
+		return ok
+	})
+}
+
+func (d *decoder) attachments() ([]caunoi.Attachment, bool) {
+	var as []caunoi.Attachment
+	null, ok := d.array(func() bool {
+		var a caunoi.Attachment
+		ok := d.object(func(key []byte) bool {
+			var ok bool
+			switch string(key) {
+			case "Kind":
+				a.Kind, ok = d.string()
+			case "Ref":
+				a.Ref, ok = d.string()
+			case "Name":
+				a.Name, ok = d.string()
+			case "MIME":
+				a.MIME, ok = d.string()
+			case "Size":
+				a.Size, ok = d.int(64)
+			}
+			return ok
+		})
+		as = append(as, a)
+		return ok
+	})
+	if !null && as == nil {
+		as = []caunoi.Attachment{}
+	}
+	return as, ok
+}
+
+func (d *decoder) event(e *caunoi.Event) bool {
+	return d.object(func(key []byte) bool {
+		var ok bool
+		switch string(key) {
+		case "Ticket":
+			e.Ticket, ok = d.string()
+		case "Seq":
+			var n int64
+			n, ok = d.int(strconv.IntSize)
+			e.Seq = int(n)
+		case "Kind":
+			var s string
+			s, ok = d.string()
+			e.Kind = caunoi.EventKind(s)
+		case "Actor":
+			var n int64
+			n, ok = d.int(64)
+			e.Actor = caunoi.UserID(n)
+		case "At":
+			e.At, ok = d.time()
+		case "Text":
+			e.Text, ok = d.string()
+		case "Attachments":
+			e.Attachments, ok = d.attachments()
+		case "From":
+			var s string
+			s, ok = d.string()
+			e.From = caunoi.Status(s)
+		case "To":
+			var s string
+			s, ok = d.string()
+			e.To = caunoi.Status(s)
+		case "Department":
+			e.Department, ok = d.string()
+		case "Key":
+			e.Key, ok = d.string()
+		}
+		return ok
+	})
+}
+
+// Marshal is json.Marshal, on the fast path for tickets and events. A value
+// JSON cannot hold (a NaN score, a year after 9999) is caunoi.ErrInvalid.
+func Marshal(v any) ([]byte, error) {
+	var (
+		data []byte
+		err  error
+	)
+	switch v := v.(type) {
+	case caunoi.Ticket:
+		data, err = AppendTicket(nil, &v)
+	case *caunoi.Ticket:
+		data, err = AppendTicket(nil, v)
+	case caunoi.Event:
+		data, err = AppendEvent(nil, &v)
+	case *caunoi.Event:
+		data, err = AppendEvent(nil, v)
+	default:
+		data, err = json.Marshal(v)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode %T: %v: %w", v, err, caunoi.ErrInvalid)
+	}
+	return data, nil
+}
+
+// Unmarshal is json.Unmarshal, on the fast path for tickets and events.
+func Unmarshal(data []byte, v any) error {
+	switch v := v.(type) {
+	case *caunoi.Ticket:
+		return DecodeTicket(data, v)
+	case *caunoi.Event:
+		return DecodeEvent(data, v)
+	}
+	return json.Unmarshal(data, v)
+}
+
+// AroundNumber encodes v, a Ticket or an Event whose number (Number,
+// Ticket) is empty, and splits the JSON where the number goes, so that a
+// store can put in a number it learns only when it stores: before, the
+// number JSON-escaped, after.
+func AroundNumber(v any) (before, after []byte, err error) {
+	var head string
+	switch v := v.(type) {
+	case caunoi.Ticket:
+		if v.Number != "" {
+			return nil, nil, fmt.Errorf("encode ticket: it has a number: %w", caunoi.ErrInvalid)
+		}
+		head = `{"Number":"`
+	case caunoi.Event:
+		if v.Ticket != "" {
+			return nil, nil, fmt.Errorf("encode event: it has a ticket number: %w", caunoi.ErrInvalid)
+		}
+		head = `{"Ticket":"`
+	default:
+		return nil, nil, fmt.Errorf("encode %T: not a ticket or an event: %w", v, caunoi.ErrInvalid)
+	}
+	data, err := Marshal(v)
+	if err != nil {
+		return nil, nil, err
+	}
+	return data[:len(head)], data[len(head):], nil
+}

@@ -1,0 +1,360 @@
+package codec
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caunoi/caunoi"
+)
+
+// fill sets every exported field of the value v points to at random,
+// through reflection, so that a field added to Ticket or Event later is
+// filled too and the comparisons below catch a codec that misses it.
+func fill(r *rand.Rand, v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		fill(r, v.Elem())
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			v.Set(reflect.ValueOf(randTime(r)))
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(r, v.Field(i))
+			}
+		}
+	case reflect.String:
+		v.SetString(randString(r))
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		switch r.IntN(4) {
+		case 0:
+			v.SetInt(0)
+		case 1:
+			v.SetInt(r.Int64N(1000) - 500)
+		case 2:
+			v.SetInt(math.MaxInt64 >> (64 - v.Type().Bits()))
+		default:
+			v.SetInt(r.Int64() >> (64 - v.Type().Bits()))
+		}
+	case reflect.Float64:
+		f := []float64{0, 1, -1.5, 3.25, 1e-7, 1e21, 123456789.125, 1e-300, -2.5e22, 5e-324, math.MaxFloat64}[r.IntN(11)]
+		if r.IntN(2) == 0 {
+			f = (r.Float64() - 0.5) * math.Pow(10, float64(r.IntN(50)-25))
+		}
+		v.SetFloat(f)
+	case reflect.Slice:
+		switch r.IntN(4) {
+		case 0:
+			v.SetZero()
+		case 1:
+			v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+		default:
+			n := 1 + r.IntN(4)
+			s := reflect.MakeSlice(v.Type(), n, n)
+			for i := range n {
+				fill(r, s.Index(i))
+			}
+			v.Set(s)
+		}
+	default:
+		panic("fill: add a case for " + v.Type().String())
+	}
+}
+
+var pieces = []string{
+	"", "a", "Hồ sơ", "khai sinh", "TP-2025-000042", "Đăng ký", "<b>", "&amp;", ">", `"`, `\`, "/",
+	"\n", "\r\n", "\t", "\x00", "\x01", "\x1f", "\x7f", "\b", "\f", "\u2028", "\u2029", "😀", "\u200f",
+	"\xff", "\xc3", "\xed\xa0\x80", "a\u0301", "\ufffd", "𝄞", "ờ", "ký tự", " ",
+}
+
+func randString(r *rand.Rand) string {
+	var b strings.Builder
+	for range r.IntN(6) {
+		b.WriteString(pieces[r.IntN(len(pieces))])
+	}
+	return b.String()
+}
+
+func randTime(r *rand.Rand) time.Time {
+	if r.IntN(5) == 0 {
+		return time.Time{}
+	}
+	sec := r.Int64N(253402300799) - 62135596800 // years 0001–9999
+	t := time.Unix(sec, r.Int64N(1e9)*int64(r.IntN(2)))
+	switch r.IntN(4) {
+	case 0:
+		return t.UTC()
+	case 1:
+		return t.In(time.FixedZone("", 7*3600))
+	case 2:
+		return t.In(time.FixedZone("", -(r.IntN(24*60)*60 + r.IntN(2)*30)))
+	default:
+		loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+		if err != nil {
+			return t.UTC()
+		}
+		return t.In(loc)
+	}
+}
+
+// roundTrip is what a value is after encoding/json writes and reads it.
+func roundTrip[T any](t *testing.T, data []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatalf("json.Unmarshal(%s): %v", data, err)
+	}
+	return v
+}
+
+func TestTicketMatchesEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	fast := 0
+	for i := range 5000 {
+		var tk caunoi.Ticket
+		fill(r, reflect.ValueOf(&tk))
+		want, wantErr := json.Marshal(tk)
+		got, err := AppendTicket(nil, &tk)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%d: AppendTicket error %v, json.Marshal error %v", i, err, wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d: AppendTicket differs from json.Marshal:\n got %s\nwant %s", i, got, want)
+		}
+		var dec caunoi.Ticket
+		d := decoder{data: want}
+		if d.ticket(&dec) && d.end() {
+			fast++
+		} else if !bytes.ContainsAny(want, "\\") {
+			t.Errorf("%d: the fast path refused %s", i, want)
+		}
+		if err := DecodeTicket(want, &dec); err != nil {
+			t.Fatalf("%d: DecodeTicket: %v", i, err)
+		}
+		if exp := roundTrip[caunoi.Ticket](t, want); !reflect.DeepEqual(dec, exp) {
+			t.Fatalf("%d: DecodeTicket(%s)\n got %#v\nwant %#v", i, want, dec, exp)
+		}
+	}
+	// Escapes stay on the fast path as well; only invalid UTF-8 in a
+	// string, which json.Marshal never writes, leaves it.
+	if fast < 4900 {
+		t.Errorf("the fast path took %d of 5000 tickets", fast)
+	}
+}
+
+func TestEventMatchesEncodingJSON(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 5000 {
+		var e caunoi.Event
+		fill(r, reflect.ValueOf(&e))
+		want, wantErr := json.Marshal(e)
+		got, err := AppendEvent(nil, &e)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%d: AppendEvent error %v, json.Marshal error %v", i, err, wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d: AppendEvent differs from json.Marshal:\n got %s\nwant %s", i, got, want)
+		}
+		var dec caunoi.Event
+		d := decoder{data: want}
+		if !d.event(&dec) || !d.end() {
+			t.Errorf("%d: the fast path refused %s", i, want)
+		}
+		if err := DecodeEvent(want, &dec); err != nil {
+			t.Fatalf("%d: DecodeEvent: %v", i, err)
+		}
+		if exp := roundTrip[caunoi.Event](t, want); !reflect.DeepEqual(dec, exp) {
+			t.Fatalf("%d: DecodeEvent(%s)\n got %#v\nwant %#v", i, want, dec, exp)
+		}
+	}
+}
+
+func TestEncodeErrorsAsEncodingJSON(t *testing.T) {
+	for _, tk := range []caunoi.Ticket{
+		{Results: []caunoi.Candidate{{Score: math.NaN()}}},
+		{Results: []caunoi.Candidate{{Score: math.Inf(-1)}}},
+		{Created: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{ResolvedAt: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)},
+	} {
+		if _, err := json.Marshal(tk); err == nil {
+			t.Fatalf("json.Marshal accepted %+v", tk)
+		}
+		if b, err := AppendTicket(nil, &tk); err == nil {
+			t.Errorf("AppendTicket wrote %s, want an error", b)
+		}
+	}
+	e := caunoi.Event{At: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	if b, err := AppendEvent(nil, &e); err == nil {
+		t.Errorf("AppendEvent wrote %s, want an error", b)
+	}
+}
+
+// Inputs the fast path must leave to encoding/json, each decoding exactly
+// as json.Unmarshal decodes it (or failing as it fails).
+var unusual = []string{
+	`{"Number":"A","Number":"B"}`,
+	`{"Results":[{"Title":"a","Score":1}],"Results":[{"Title":"b"}]}`,
+	`{"number":"a"}`,
+	`{"Extra":1,"Number":"a"}`,
+	` {"Number":"a"} `,
+	`{"Number" : "a"}`,
+	`{"Asker":1.0}`,
+	`{"Asker":1e3}`,
+	`{"Asker":99999999999999999999}`,
+	`{"Asker":01}`,
+	`{"Asker":-}`,
+	`{"Rating":"5"}`,
+	`{"Created":null}`,
+	`{"Created":"2025-07-01T08:00:00+07:00"}`,
+	`{"Created":"2025-07-01T08:00:00\u002b07:00"}`,
+	`{"Created":"2025-7-1"}`,
+	`{"Question":"a\ud83d\ude00b\ud800c\udc00\ud800\u0041"}`,
+	`{"Question":"\xff"}`,
+	`{"Question":"a` + "\n" + `"}`,
+	`{"Question":"\u00e1\/\b\f\n\r\t\"\\"}`,
+	`{"Question":"\x"}`,
+	`{"Results":null,"Attachments":[],"Applied":[]}`,
+	`{"Results":[],"Attachments":null,"Applied":null}`,
+	`{"Results":[{"Score":1e400}]}`,
+	`{"Results":[{"Score":-0.0}]}`,
+	`{"Results":[{"Score":2E-3}]}`,
+	`{"Attachments":[{"Size":-1}],"Applied":["a",1]}`,
+	`{}`,
+	`{`,
+	`null`,
+	`[]`,
+	`{"Number":"a"}x`,
+	`{"Number":"a",}`,
+}
+
+func TestDecodeUnusualAsEncodingJSON(t *testing.T) {
+	for _, in := range unusual {
+		checkDecode(t, []byte(in))
+	}
+}
+
+// checkDecode holds DecodeTicket and DecodeEvent to json.Unmarshal on in.
+func checkDecode(t *testing.T, in []byte) {
+	t.Helper()
+	var got, want caunoi.Ticket
+	err := DecodeTicket(in, &got)
+	wantErr := json.Unmarshal(in, &want)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("DecodeTicket(%q): error %v, json.Unmarshal error %v", in, err, wantErr)
+	}
+	if err == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("DecodeTicket(%q)\n got %#v\nwant %#v", in, got, want)
+	}
+	var ge, we caunoi.Event
+	err = DecodeEvent(in, &ge)
+	wantErr = json.Unmarshal(in, &we)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("DecodeEvent(%q): error %v, json.Unmarshal error %v", in, err, wantErr)
+	}
+	if err == nil && !reflect.DeepEqual(ge, we) {
+		t.Fatalf("DecodeEvent(%q)\n got %#v\nwant %#v", in, ge, we)
+	}
+}
+
+// FuzzDecode holds the fast path to json.Unmarshal on any input.
+func FuzzDecode(f *testing.F) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 20 {
+		var tk caunoi.Ticket
+		fill(r, reflect.ValueOf(&tk))
+		if b, err := json.Marshal(tk); err == nil {
+			f.Add(b)
+		}
+		var e caunoi.Event
+		fill(r, reflect.ValueOf(&e))
+		if b, err := json.Marshal(e); err == nil {
+			f.Add(b)
+		}
+	}
+	for _, in := range unusual {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		checkDecode(t, in)
+	})
+}
+
+func BenchmarkTicket(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	tk := caunoi.Ticket{
+		Number: "TP-2025-000042", Department: "tu-phap", Asker: 1234567, Commune: "26734",
+		Question:    "Khai sinh cho trẻ sinh ở nước ngoài về nước thì nộp ở xã hay ở Sở?",
+		Results:     []caunoi.Candidate{{PassageID: "ho-tich/dang-ky-khai-sinh#ho-so", EntryID: "ho-tich/dang-ky-khai-sinh", Title: "Đăng ký khai sinh", Section: "Hồ sơ cần nộp", Score: 3.25, Confidence: 1}},
+		Attachments: []caunoi.Attachment{{Kind: "photo", Ref: "AgACAgIAAxkBAAI", Name: "to-khai.jpg", MIME: "image/jpeg", Size: 48213}},
+		Status:      caunoi.StatusClaimed, Assignee: 100, IdemKey: "esc:1234567:991",
+		Created: randTime(r), Updated: randTime(r), FirstResponseDue: randTime(r), ResolutionDue: randTime(r),
+		Applied: []string{"cb:1:2", "cb:3:4"},
+	}
+	data, _ := json.Marshal(tk)
+	b.Run("encode/json", func(b *testing.B) {
+		for b.Loop() {
+			json.Marshal(tk)
+		}
+	})
+	b.Run("encode/codec", func(b *testing.B) {
+		var buf []byte
+		for b.Loop() {
+			buf, _ = AppendTicket(buf[:0], &tk)
+		}
+	})
+	b.Run("decode/json", func(b *testing.B) {
+		for b.Loop() {
+			var t caunoi.Ticket
+			json.Unmarshal(data, &t)
+		}
+	})
+	b.Run("decode/codec", func(b *testing.B) {
+		for b.Loop() {
+			var t caunoi.Ticket
+			DecodeTicket(data, &t)
+		}
+	})
+}
+
+func TestAroundNumber(t *testing.T) {
+	tk := caunoi.Ticket{Question: "Hỏi <gì>?", Department: "tu-phap"}
+	before, after, err := AroundNumber(tk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk.Number = `TP-2025-000042`
+	want, _ := json.Marshal(tk)
+	if got := string(before) + "TP-2025-000042" + string(after); got != string(want) {
+		t.Errorf("ticket split %q + %q, joined %s, want %s", before, after, got, want)
+	}
+	ev := caunoi.Event{Kind: caunoi.EventCreated, Text: "a&b"}
+	before, after, err = AroundNumber(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev.Ticket = "TP-2025-000042"
+	want, _ = json.Marshal(ev)
+	if got := string(before) + "TP-2025-000042" + string(after); got != string(want) {
+		t.Errorf("event split joined %s, want %s", got, want)
+	}
+	if _, _, err := AroundNumber(tk); err == nil {
+		t.Error("AroundNumber accepted a ticket with a number")
+	}
+	if _, _, err := AroundNumber(caunoi.Ticket{Created: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); !errors.Is(err, caunoi.ErrInvalid) {
+		t.Errorf("year 10000: %v, want ErrInvalid", err)
+	}
+}
