@@ -126,6 +126,11 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: cfg.PollTimeout + 20*time.Second}
 	}
+	if cfg.HTTPClient.Transport == nil {
+		c := *cfg.HTTPClient
+		c.Transport = apiTransport()
+		cfg.HTTPClient = &c
+	}
 	if cfg.ServerURL == "" {
 		cfg.ServerURL = "https://api.telegram.org"
 	}

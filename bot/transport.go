@@ -39,13 +39,25 @@ func (t wholeBodies) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.next.RoundTrip(r2)
 }
 
+// apiTransport is http.DefaultTransport keeping enough idle connections to
+// the Bot API for the sender's workers, the poller and the answers to
+// button taps. With the default of two, every request beyond two at once
+// opened a connection of its own and closed it after: a TCP and TLS
+// handshake with api.telegram.org per message under load.
+func apiTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 128
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
 // withWholeBodies returns a copy of c whose requests send their bodies in
 // one piece.
 func withWholeBodies(c *http.Client) *http.Client {
 	cc := *c
 	next := c.Transport
 	if next == nil {
-		next = http.DefaultTransport
+		next = apiTransport()
 	}
 	cc.Transport = wholeBodies{next: next}
 	return &cc

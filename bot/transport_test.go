@@ -1,10 +1,14 @@
 package bot
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/bot/telegramtest"
 )
 
 // TestWholeBodies: a body of unknown length, as a pipe gives, reaches the
@@ -39,5 +43,37 @@ func TestWholeBodies(t *testing.T) {
 	want := "chat_id=1&text=Xin chào"
 	if gotBody != want || gotLen != int64(len(want)) || len(gotTE) != 0 {
 		t.Errorf("server got %q, length %d, transfer encoding %v; want %q, length %d, not chunked", gotBody, gotLen, gotTE, want, len(want))
+	}
+}
+
+// TestConnectionsReused checks that answering many officials at once
+// reuses connections to the Bot API instead of opening one per message.
+func TestConnectionsReused(t *testing.T) {
+	w := newBotWorld(t, "Lan")
+	officials := make([]telegramtest.User, 40)
+	for i := range officials {
+		officials[i] = w.srv.AddUser(telegramtest.User{FirstName: fmt.Sprintf("Cán bộ %d", i)})
+		w.register(officials[i], caunoi.InviteRequest{Role: caunoi.RoleOfficial, Commune: "00001"})
+	}
+	before := w.srv.Connections()
+	const rounds = 5
+	for range rounds {
+		for _, o := range officials {
+			if _, err := w.srv.SendText(o.ID, o.ID, "thủ tục đăng ký khai sinh cần giấy tờ gì"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.clock.Advance(humanPace)
+		w.idle()
+	}
+	for _, o := range officials {
+		if n := len(w.botMessages(o.ID)); n < rounds+1 {
+			t.Fatalf("official %d got %d messages, want at least %d", o.ID, n, rounds+1)
+		}
+	}
+	// The sender's workers, the poller and a few spares; before idle
+	// connections were kept, this was about one per message.
+	if opened := w.srv.Connections() - before; opened > 24 {
+		t.Errorf("%d connections opened for %d questions, want at most 24", opened, rounds*len(officials))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -79,6 +80,7 @@ type Server struct {
 	wg       sync.WaitGroup
 
 	methods map[string]methodFunc
+	conns   atomic.Int64 // connections clients opened
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change of state
@@ -136,7 +138,13 @@ func NewServer(opts ...Option) (*Server, error) {
 	}
 	s.st.limits = cfg.limits
 	s.methods = s.handlers()
-	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				s.conns.Add(1)
+			}
+		},
+	}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -150,6 +158,9 @@ func NewServer(opts ...Option) (*Server, error) {
 	}()
 	return s, nil
 }
+
+// Connections is how many connections clients have opened to the server.
+func (s *Server) Connections() int64 { return s.conns.Load() }
 
 // URL is the server's base URL, for bot.WithServerURL.
 func (s *Server) URL() string { return s.url }
