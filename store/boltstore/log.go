@@ -3,12 +3,12 @@ package boltstore
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/codec"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -41,7 +41,7 @@ func putQuestion(tx *bolt.Tx, q caunoi.QuestionRecord) error {
 	b := tx.Bucket(bktQuestions)
 	var old caunoi.QuestionRecord
 	if raw := b.Get([]byte(q.ID)); raw != nil {
-		if err := json.Unmarshal(raw, &old); err != nil {
+		if err := codec.Unmarshal(raw, &old); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bktQByAt).Delete(cat(timeKey(old.At), []byte(q.ID))); err != nil {
@@ -150,7 +150,7 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]caunoi.JournalEntry, 
 		c := tx.Bucket(bktJournal).Cursor()
 		for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
 			var e caunoi.JournalEntry
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := codec.Unmarshal(v, &e); err != nil {
 				return err
 			}
 			out = append(out, e)
@@ -177,7 +177,7 @@ func (s *Store) Done(ctx context.Context, id int64) error {
 			return clean(caunoi.ErrNotFound)
 		}
 		var e caunoi.JournalEntry
-		if err := json.Unmarshal(raw, &e); err != nil {
+		if err := codec.Unmarshal(raw, &e); err != nil {
 			return err
 		}
 		if err := j.Delete(k); err != nil {

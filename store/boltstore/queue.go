@@ -3,12 +3,12 @@ package boltstore
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/codec"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -71,7 +71,7 @@ func (o outbox) indexed(key []byte) (caunoi.OutMessage, error) {
 	if data == nil {
 		return m, fmt.Errorf("outbox index names missing message %q", key)
 	}
-	return m, json.Unmarshal(data, &m)
+	return m, codec.Unmarshal(data, &m)
 }
 
 // fixHead points chat's entries in out_head and out_due at its oldest

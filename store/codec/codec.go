@@ -13,6 +13,7 @@ package codec
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -751,7 +752,57 @@ func (d *decoder) event(e *caunoi.Event) bool {
 	})
 }
 
-// Marshal is json.Marshal, on the fast path for tickets and events. A value
+// AppendOutMessage appends the JSON of m to b, as json.Marshal writes it.
+func AppendOutMessage(b []byte, m *caunoi.OutMessage) ([]byte, error) {
+	b = append(b, `{"Key":`...)
+	b = appendString(b, m.Key)
+	b = append(b, `,"Chat":`...)
+	b = strconv.AppendInt(b, m.Chat, 10)
+	b = append(b, `,"Payload":`...)
+	b = appendBytes(b, m.Payload)
+	b = append(b, `,"Created":`...)
+	b, err := appendTime(b, m.Created)
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"NotBefore":`...)
+	if b, err = appendTime(b, m.NotBefore); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"Attempts":`...)
+	b = strconv.AppendInt(b, int64(m.Attempts), 10)
+	return append(b, '}'), nil
+}
+
+// AppendJournalEntry appends the JSON of e to b, as json.Marshal writes it.
+func AppendJournalEntry(b []byte, e *caunoi.JournalEntry) ([]byte, error) {
+	b = append(b, `{"ID":`...)
+	b = strconv.AppendInt(b, e.ID, 10)
+	b = append(b, `,"Chat":`...)
+	b = strconv.AppendInt(b, e.Chat, 10)
+	b = append(b, `,"Payload":`...)
+	b = appendBytes(b, e.Payload)
+	b = append(b, `,"Received":`...)
+	b, err := appendTime(b, e.Received)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+// appendBytes writes p as encoding/json writes a []byte: standard base64,
+// quoted, or null.
+func appendBytes(b []byte, p []byte) []byte {
+	if p == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = base64.StdEncoding.AppendEncode(b, p)
+	return append(b, '"')
+}
+
+// Marshal is json.Marshal, on the fast path for tickets, events, outbox
+// messages and journal entries. A value
 // JSON cannot hold (a NaN score, a year after 9999) is caunoi.ErrInvalid.
 func Marshal(v any) ([]byte, error) {
 	var (
@@ -767,6 +818,14 @@ func Marshal(v any) ([]byte, error) {
 		data, err = AppendEvent(nil, &v)
 	case *caunoi.Event:
 		data, err = AppendEvent(nil, v)
+	case caunoi.OutMessage:
+		data, err = AppendOutMessage(nil, &v)
+	case *caunoi.OutMessage:
+		data, err = AppendOutMessage(nil, v)
+	case caunoi.JournalEntry:
+		data, err = AppendJournalEntry(nil, &v)
+	case *caunoi.JournalEntry:
+		data, err = AppendJournalEntry(nil, v)
 	default:
 		data, err = json.Marshal(v)
 	}
@@ -776,13 +835,28 @@ func Marshal(v any) ([]byte, error) {
 	return data, nil
 }
 
-// Unmarshal is json.Unmarshal, on the fast path for tickets and events.
+// Unmarshal is json.Unmarshal, on the fast path for tickets, events, outbox
+// messages and journal entries. Like DecodeTicket, it resets those first.
 func Unmarshal(data []byte, v any) error {
 	switch v := v.(type) {
 	case *caunoi.Ticket:
 		return DecodeTicket(data, v)
 	case *caunoi.Event:
 		return DecodeEvent(data, v)
+	case *caunoi.OutMessage:
+		*v = caunoi.OutMessage{}
+		d := decoder{data: data}
+		if d.outMessage(v) && d.end() {
+			return nil
+		}
+		*v = caunoi.OutMessage{}
+	case *caunoi.JournalEntry:
+		*v = caunoi.JournalEntry{}
+		d := decoder{data: data}
+		if d.journalEntry(v) && d.end() {
+			return nil
+		}
+		*v = caunoi.JournalEntry{}
 	}
 	return json.Unmarshal(data, v)
 }
@@ -812,4 +886,72 @@ func AroundNumber(v any) (before, after []byte, err error) {
 		return nil, nil, err
 	}
 	return data[:len(head)], data[len(head):], nil
+}
+
+// bytes reads a base64 string or null, as encoding/json decodes a []byte.
+func (d *decoder) bytes() ([]byte, bool) {
+	if d.literal("null") {
+		return nil, true
+	}
+	if !d.byte('"') {
+		return nil, false
+	}
+	start := d.pos
+	for d.pos < len(d.data) && d.data[d.pos] != '"' {
+		if c := d.data[d.pos]; c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			return nil, false
+		}
+		d.pos++
+	}
+	if d.pos >= len(d.data) {
+		return nil, false
+	}
+	src := d.data[start:d.pos]
+	d.pos++
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(src)))
+	n, err := base64.StdEncoding.Decode(out, src)
+	if err != nil {
+		return nil, false
+	}
+	return out[:n], true
+}
+
+func (d *decoder) outMessage(m *caunoi.OutMessage) bool {
+	return d.object(func(key []byte) bool {
+		var ok bool
+		switch string(key) {
+		case "Key":
+			m.Key, ok = d.string()
+		case "Chat":
+			m.Chat, ok = d.int(64)
+		case "Payload":
+			m.Payload, ok = d.bytes()
+		case "Created":
+			m.Created, ok = d.time()
+		case "NotBefore":
+			m.NotBefore, ok = d.time()
+		case "Attempts":
+			var n int64
+			n, ok = d.int(strconv.IntSize)
+			m.Attempts = int(n)
+		}
+		return ok
+	})
+}
+
+func (d *decoder) journalEntry(e *caunoi.JournalEntry) bool {
+	return d.object(func(key []byte) bool {
+		var ok bool
+		switch string(key) {
+		case "ID":
+			e.ID, ok = d.int(64)
+		case "Chat":
+			e.Chat, ok = d.int(64)
+		case "Payload":
+			e.Payload, ok = d.bytes()
+		case "Received":
+			e.Received, ok = d.time()
+		}
+		return ok
+	})
 }

@@ -44,6 +44,8 @@ func fill(r *rand.Rand, v reflect.Value) {
 		default:
 			v.SetInt(r.Int64() >> (64 - v.Type().Bits()))
 		}
+	case reflect.Uint8:
+		v.SetUint(r.Uint64N(256))
 	case reflect.Float64:
 		f := []float64{0, 1, -1.5, 3.25, 1e-7, 1e21, 123456789.125, 1e-300, -2.5e22, 5e-324, math.MaxFloat64}[r.IntN(11)]
 		if r.IntN(2) == 0 {
@@ -183,6 +185,40 @@ func TestEventMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestQueueRecordsMatchEncodingJSON holds the outbox message and the
+// journal entry, through Marshal and Unmarshal, to encoding/json.
+func TestQueueRecordsMatchEncodingJSON(t *testing.T) {
+	matchesJSON[caunoi.OutMessage](t, 7)
+	matchesJSON[caunoi.JournalEntry](t, 8)
+}
+
+func matchesJSON[T any](t *testing.T, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, seed))
+	for i := range 3000 {
+		var v T
+		fill(r, reflect.ValueOf(&v))
+		want, wantErr := json.Marshal(v)
+		got, err := Marshal(&v)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%T %d: Marshal error %v, json.Marshal error %v", v, i, err, wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%T %d: Marshal differs from json.Marshal:\n got %s\nwant %s", v, i, got, want)
+		}
+		var dec T
+		if err := Unmarshal(want, &dec); err != nil {
+			t.Fatalf("%T %d: Unmarshal: %v", v, i, err)
+		}
+		if exp := roundTrip[T](t, want); !reflect.DeepEqual(dec, exp) {
+			t.Fatalf("%T %d: Unmarshal(%s)\n got %#v\nwant %#v", v, i, want, dec, exp)
+		}
+	}
+}
+
 func TestEncodeErrorsAsEncodingJSON(t *testing.T) {
 	for _, tk := range []caunoi.Ticket{
 		{Results: []caunoi.Candidate{{Score: math.NaN()}}},
@@ -239,6 +275,14 @@ var unusual = []string{
 	`[]`,
 	`{"Number":"a"}x`,
 	`{"Number":"a",}`,
+	`{"Payload":"aGVsbG8="}`,
+	`{"Payload":"aGVsbG8"}`,
+	`{"Payload":"aGVs\nbG8="}`,
+	`{"Payload":""}`,
+	`{"Payload":null}`,
+	`{"Payload":[104,105]}`,
+	`{"ID":1,"Chat":-100123,"Received":"2026-01-02T03:04:05Z"}`,
+	`{"Key":"k","Attempts":2,"NotBefore":"2026-01-02T03:04:05.5+07:00"}`,
 }
 
 func TestDecodeUnusualAsEncodingJSON(t *testing.T) {
@@ -259,6 +303,8 @@ func checkDecode(t *testing.T, in []byte) {
 	if err == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("DecodeTicket(%q)\n got %#v\nwant %#v", in, got, want)
 	}
+	decodesAsJSON[caunoi.OutMessage](t, in)
+	decodesAsJSON[caunoi.JournalEntry](t, in)
 	var ge, we caunoi.Event
 	err = DecodeEvent(in, &ge)
 	wantErr = json.Unmarshal(in, &we)
@@ -267,6 +313,19 @@ func checkDecode(t *testing.T, in []byte) {
 	}
 	if err == nil && !reflect.DeepEqual(ge, we) {
 		t.Fatalf("DecodeEvent(%q)\n got %#v\nwant %#v", in, ge, we)
+	}
+}
+
+func decodesAsJSON[T any](t *testing.T, in []byte) {
+	t.Helper()
+	var got, want T
+	err := Unmarshal(in, &got)
+	wantErr := json.Unmarshal(in, &want)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("Unmarshal(%q) into %T: error %v, json.Unmarshal error %v", in, got, err, wantErr)
+	}
+	if err == nil && !reflect.DeepEqual(got, want) {
+		t.Fatalf("Unmarshal(%q) into %T\n got %#v\nwant %#v", in, got, got, want)
 	}
 }
 
@@ -282,6 +341,11 @@ func FuzzDecode(f *testing.F) {
 		var e caunoi.Event
 		fill(r, reflect.ValueOf(&e))
 		if b, err := json.Marshal(e); err == nil {
+			f.Add(b)
+		}
+		var m caunoi.OutMessage
+		fill(r, reflect.ValueOf(&m))
+		if b, err := json.Marshal(m); err == nil {
 			f.Add(b)
 		}
 	}

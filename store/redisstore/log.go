@@ -3,7 +3,6 @@ package redisstore
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/codec"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -135,7 +135,7 @@ func (s *Store) Questions(ctx context.Context, since, until time.Time) ([]caunoi
 	var out []caunoi.QuestionRecord
 	err = mgetJSON(ctx, s.c, keys, func(data []byte) error {
 		var q caunoi.QuestionRecord
-		if err := json.Unmarshal(data, &q); err != nil {
+		if err := codec.Unmarshal(data, &q); err != nil {
 			return err
 		}
 		if !q.At.Before(since) && q.At.Before(until) {
@@ -227,7 +227,7 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]caunoi.JournalEntry, 
 			continue // marked done between the two reads
 		}
 		var e caunoi.JournalEntry
-		if err := json.Unmarshal([]byte(str), &e); err != nil {
+		if err := codec.Unmarshal([]byte(str), &e); err != nil {
 			return nil, fmt.Errorf("pending updates: %w", err)
 		}
 		out = append(out, e)

@@ -2,12 +2,12 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/codec"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -172,7 +172,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]caunoi.Out
 			return nil, fmt.Errorf("due messages: outbox head without message")
 		}
 		var m caunoi.OutMessage
-		if err := json.Unmarshal([]byte(str), &m); err != nil {
+		if err := codec.Unmarshal([]byte(str), &m); err != nil {
 			return nil, fmt.Errorf("due messages: %w", err)
 		}
 		if !m.NotBefore.After(now) { // the score keeps microseconds only
@@ -209,7 +209,7 @@ func (s *Store) Retry(ctx context.Context, key string, notBefore time.Time) erro
 			return 0, nil, nil, err
 		}
 		var m caunoi.OutMessage
-		if err := json.Unmarshal(data, &m); err != nil {
+		if err := codec.Unmarshal(data, &m); err != nil {
 			return 0, nil, nil, err
 		}
 		m.Attempts++
@@ -247,7 +247,7 @@ func (s *Store) ReleaseChat(ctx context.Context, chat int64, now time.Time) erro
 				continue // sent meanwhile
 			}
 			var m caunoi.OutMessage
-			if err := json.Unmarshal([]byte(str), &m); err != nil {
+			if err := codec.Unmarshal([]byte(str), &m); err != nil {
 				return 0, nil, nil, err
 			}
 			if m.NotBefore.After(now) {

@@ -189,7 +189,7 @@ func getJSON(ctx context.Context, c redis.Cmdable, key string, v any) error {
 	return codec.Unmarshal(data, v)
 }
 
-// encode is json.Marshal; it fails only on values JSON cannot hold (a NaN
+// encode is json.Marshal (codec.Marshal); it fails only on values JSON cannot hold (a NaN
 // score), which callers report as caunoi.ErrInvalid.
 func encode(v any) ([]byte, error) {
 	return codec.Marshal(v)
