@@ -231,6 +231,21 @@ func BenchmarkSearchHandbook(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer x.Close()
+	benchSearcher(b, x)
+}
+
+// BenchmarkSearchHandbookWithoutSnippets is BenchmarkSearchHandbook as the
+// bot searches: without snippets.
+func BenchmarkSearchHandbookWithoutSnippets(b *testing.B) {
+	x, err := Open(context.Background(), handbook.FS(), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer x.Close()
+	benchSearcher(b, x.WithoutSnippets())
+}
+
+func benchSearcher(b *testing.B, x caunoi.Searcher) {
 	lat := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -399,6 +399,22 @@ func (s *snapshot) index(ctx context.Context, batchSize int) (bleve.Index, error
 // error wrapping caunoi.ErrInvalid for an empty or unusable query or a
 // limit below 1. Queries longer than 4,096 bytes are cut.
 func (x *Index) Search(ctx context.Context, q string, limit int) (caunoi.SearchResult, error) {
+	return x.search(ctx, q, limit, true)
+}
+
+// WithoutSnippets returns x as a caunoi.Searcher whose hits carry no
+// Snippet and no Highlights, for callers that show a passage whole, as the
+// bot does: building the snippets is about a third of a handbook search.
+// Ranking and confidence are Search's.
+func (x *Index) WithoutSnippets() caunoi.Searcher { return bareIndex{x} }
+
+type bareIndex struct{ x *Index }
+
+func (b bareIndex) Search(ctx context.Context, q string, limit int) (caunoi.SearchResult, error) {
+	return b.x.search(ctx, q, limit, false)
+}
+
+func (x *Index) search(ctx context.Context, q string, limit int, snippets bool) (caunoi.SearchResult, error) {
 	if limit < 1 {
 		return caunoi.SearchResult{}, fmt.Errorf("search: limit %d: %w", limit, caunoi.ErrInvalid)
 	}
@@ -425,11 +441,16 @@ func (x *Index) Search(ctx context.Context, q string, limit int) (caunoi.SearchR
 		return res, nil
 	}
 	res.Hits = make([]caunoi.Hit, 0, len(idx))
-	want := matchSet(aq)
+	var want map[string]int32
+	if snippets {
+		want = matchSet(aq)
+	}
 	for j, i := range idx {
-		p := s.passages[i]
-		snip, spans := s.rk.snippet(i, p.Text, rq, want)
-		res.Hits = append(res.Hits, caunoi.Hit{Passage: p, Score: scores[j], Snippet: snip, Highlights: spans})
+		h := caunoi.Hit{Passage: s.passages[i], Score: scores[j]}
+		if snippets {
+			h.Snippet, h.Highlights = s.rk.snippet(i, h.Passage.Text, rq, want)
+		}
+		res.Hits = append(res.Hits, h)
 	}
 	s.assess(rq, idx, &res)
 	return res, nil

@@ -238,3 +238,39 @@ func TestBestMatchesSort(t *testing.T) {
 		}
 	}
 }
+
+// TestWithoutSnippets checks that the searcher without snippets finds what
+// Search finds, with the same scores and confidence, only without the
+// snippets.
+func TestWithoutSnippets(t *testing.T) {
+	ctx := context.Background()
+	x, err := Open(ctx, handbook.FS(), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	bare := x.WithoutSnippets()
+	for _, q := range append(handbookQueries, "giay chung sinh khai sinh", "cccd", "thủ tục", "xyz") {
+		want, err := x.Search(ctx, q, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := bare.Search(ctx, q, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		snippets := 0
+		for i := range want.Hits {
+			if want.Hits[i].Snippet != "" {
+				snippets++
+			}
+			want.Hits[i].Snippet, want.Hits[i].Highlights = "", nil
+		}
+		if len(want.Hits) > 0 && snippets == 0 {
+			t.Errorf("%q: Search gave no snippets", q)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: without snippets\n got %+v\nwant %+v", q, got, want)
+		}
+	}
+}

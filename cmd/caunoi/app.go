@@ -75,7 +75,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 	}
 	a.desk = &caunoi.Desk{
 		Store:       a.store,
-		Searcher:    a.index,
+		Searcher:    a.index.WithoutSnippets(),
 		Departments: a.index.Handbook().Departments,
 		Policies:    policies,
 		Calendar:    cal,
