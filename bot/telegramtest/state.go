@@ -1,6 +1,9 @@
 package telegramtest
 
-import "encoding/json"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // state is everything the server knows. It is guarded by Server.mu.
 type state struct {
@@ -135,15 +138,109 @@ func (c *chatState) view(sm *storedMessage) Message {
 // cloneMessage deep-copies a message so that callers never share slices with
 // the server's state.
 func cloneMessage(m Message) Message {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return m
+	out := m
+	out.From = clonePtr(m.From, cloneUser)
+	if m.ReplyToMessage != nil {
+		r := cloneMessage(*m.ReplyToMessage)
+		out.ReplyToMessage = &r
 	}
-	var out Message
-	if json.Unmarshal(b, &out) != nil {
-		return m
+	out.Text = jsonString(m.Text)
+	out.Entities = cloneEntities(m.Entities)
+	out.LinkPreviewOptions = clonePtr(m.LinkPreviewOptions, func(o LinkPreviewOptions) LinkPreviewOptions {
+		o.URL = jsonString(o.URL)
+		return o
+	})
+	out.Photo = nil
+	for _, p := range m.Photo {
+		p.FileID, p.FileUniqueID = jsonString(p.FileID), jsonString(p.FileUniqueID)
+		out.Photo = append(out.Photo, p)
+	}
+	out.Document = clonePtr(m.Document, func(d Document) Document {
+		d.FileID, d.FileUniqueID = jsonString(d.FileID), jsonString(d.FileUniqueID)
+		d.FileName, d.MimeType = jsonString(d.FileName), jsonString(d.MimeType)
+		return d
+	})
+	out.Caption = jsonString(m.Caption)
+	out.CaptionEntities = cloneEntities(m.CaptionEntities)
+	out.ForumTopicCreated = clonePtr(m.ForumTopicCreated, func(f ForumTopicCreated) ForumTopicCreated {
+		f.Name, f.IconCustomEmojiID = jsonString(f.Name), jsonString(f.IconCustomEmojiID)
+		return f
+	})
+	out.Chat = cloneChat(m.Chat)
+	out.ReplyMarkup = clonePtr(m.ReplyMarkup, func(k InlineKeyboardMarkup) InlineKeyboardMarkup {
+		if k.InlineKeyboard == nil {
+			return k
+		}
+		rows := make([][]InlineKeyboardButton, len(k.InlineKeyboard))
+		for i, row := range k.InlineKeyboard {
+			if row == nil {
+				continue
+			}
+			rows[i] = make([]InlineKeyboardButton, len(row))
+			for j, b := range row {
+				b.Text, b.Style, b.URL, b.CallbackData = jsonString(b.Text), jsonString(b.Style), jsonString(b.URL), jsonString(b.CallbackData)
+				rows[i][j] = b
+			}
+		}
+		return InlineKeyboardMarkup{InlineKeyboard: rows}
+	})
+	return out
+}
+
+// The clone functions copy deeply and give what a JSON round trip gives,
+// as the emulator's clones once were: empty omitempty lists become nil and
+// invalid UTF-8 becomes U+FFFD, byte by byte.
+
+func clonePtr[T any](p *T, clone func(T) T) *T {
+	if p == nil {
+		return nil
+	}
+	v := clone(*p)
+	return &v
+}
+
+func cloneUser(u User) User {
+	u.FirstName, u.LastName = jsonString(u.FirstName), jsonString(u.LastName)
+	u.Username, u.LanguageCode = jsonString(u.Username), jsonString(u.LanguageCode)
+	return u
+}
+
+func cloneChat(c Chat) Chat {
+	c.Type, c.Title, c.Username = jsonString(c.Type), jsonString(c.Title), jsonString(c.Username)
+	c.FirstName, c.LastName = jsonString(c.FirstName), jsonString(c.LastName)
+	return c
+}
+
+func cloneEntities(es []MessageEntity) []MessageEntity {
+	if len(es) == 0 {
+		return nil
+	}
+	out := make([]MessageEntity, len(es))
+	for i, e := range es {
+		e.Type, e.URL, e.Language, e.CustomEmojiID = jsonString(e.Type), jsonString(e.URL), jsonString(e.Language), jsonString(e.CustomEmojiID)
+		e.User = clonePtr(e.User, cloneUser)
+		out[i] = e
 	}
 	return out
+}
+
+// jsonString is s as encoding/json writes and reads it back: each byte of
+// invalid UTF-8 becomes U+FFFD.
+func jsonString(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // chatByUsername finds a chat by its public username.
