@@ -175,7 +175,8 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 		return nil, fmt.Errorf("bot: getMe: %w", err)
 	}
 	b.me = me
-	b.send = newSender(api, cfg.Store, cfg.Limits, cfg.Logger, cfg.Now, cfg.Metrics)
+	text := &apiClient{http: withWholeBodies(cfg.HTTPClient), base: cfg.ServerURL + "/bot" + cfg.Token + "/"}
+	b.send = newSender(api, text, cfg.Store, cfg.Limits, cfg.Logger, cfg.Now, cfg.Metrics)
 	b.dispatch = newDispatcher(cfg.Store, b.handle, cfg.Logger, cfg.Metrics)
 	ls := newLeases(cfg.Shared, cfg.Store)
 	b.send.leases, b.dispatch.leases = ls, ls

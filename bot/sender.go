@@ -27,6 +27,7 @@ const blockedHold = 7 * 24 * time.Hour
 // bot it holds their messages until they write again.
 type sender struct {
 	api     *tgbot.Bot
+	text    *apiClient // sendMessage, the call made most
 	store   caunoi.Store
 	lim     *limiter
 	log     *slog.Logger
@@ -73,9 +74,9 @@ type binding struct {
 	value []byte
 }
 
-func newSender(api *tgbot.Bot, st caunoi.Store, lim Limits, log *slog.Logger, now func() time.Time, m *Metrics) *sender {
+func newSender(api *tgbot.Bot, text *apiClient, st caunoi.Store, lim Limits, log *slog.Logger, now func() time.Time, m *Metrics) *sender {
 	return &sender{
-		api: api, store: st, lim: newLimiter(lim), log: log, now: now, workers: 16, metrics: m, leases: &leases{},
+		api: api, text: text, store: st, lim: newLimiter(lim), log: log, now: now, workers: 16, metrics: m, leases: &leases{},
 		wake:     make(chan struct{}, 1),
 		inflight: make(map[string]bool),
 		busy:     make(map[int64]bool),
@@ -516,15 +517,11 @@ func (s *sender) send(ctx context.Context, o outgoing) (int, error) {
 	switch o.Kind {
 	case outText:
 		no := true
-		msg, err := s.api.SendMessage(ctx, &tgbot.SendMessageParams{
+		return s.text.sendMessage(ctx, sendMessageRequest{
 			ChatID: o.Chat, MessageThreadID: thread, Text: o.Text, ParseMode: models.ParseModeHTML,
 			ReplyMarkup: markup, ReplyParameters: reply,
 			LinkPreviewOptions: &models.LinkPreviewOptions{IsDisabled: &no},
 		})
-		if err != nil {
-			return 0, err
-		}
-		return msg.ID, nil
 	case outPhoto:
 		msg, err := s.api.SendPhoto(ctx, &tgbot.SendPhotoParams{
 			ChatID: o.Chat, MessageThreadID: thread, Photo: &models.InputFileString{Data: o.File},

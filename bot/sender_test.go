@@ -38,6 +38,11 @@ func mustAPI(tb testing.TB, srv *telegramtest.Server) *tgbot.Bot {
 	return api
 }
 
+// mustText is the sendMessage client for srv.
+func mustText(srv *telegramtest.Server) *apiClient {
+	return &apiClient{http: &http.Client{Timeout: 30 * time.Second}, base: srv.URL() + "/bot" + srv.Token() + "/"}
+}
+
 // enqueueTexts puts n numbered messages for each chat in the outbox.
 func enqueueTexts(tb testing.TB, st caunoi.Outbox, chats []int64, n int) {
 	tb.Helper()
@@ -109,7 +114,7 @@ func TestSenderFaultStorm(t *testing.T) {
 	srv.Inject(telegramtest.Fault{Method: "sendMessage", ChatID: chats[3], Times: 2, Status: 500})
 	fast := Limits{Global: 200, PerChat: 5 * time.Millisecond}
 	m := &Metrics{}
-	s := newSender(mustAPI(t, srv), st, fast, testLogger(t), time.Now, m)
+	s := newSender(mustAPI(t, srv), mustText(srv), st, fast, testLogger(t), time.Now, m)
 	enqueueTexts(t, st, chats, 6)
 	stop := runSender(t, s)
 	waitUntil(t, "outbox drained", outboxEmpty(st))
@@ -135,7 +140,7 @@ func TestSenderHoldsTelegramLimits(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		chats = append(chats, addStartedUser(t, srv, fmt.Sprintf("U%d", i)))
 	}
-	s := newSender(mustAPI(t, srv), st, TelegramLimits, testLogger(t), time.Now, nil)
+	s := newSender(mustAPI(t, srv), mustText(srv), st, TelegramLimits, testLogger(t), time.Now, nil)
 	enqueueTexts(t, st, chats, 2) // 80 messages: about 2.7 s at 30/s
 	stop := runSender(t, s)
 	waitUntil(t, "outbox drained", outboxEmpty(st))
@@ -155,7 +160,7 @@ func TestSenderBlockedUser(t *testing.T) {
 	if err := srv.Block(u.ID); err != nil {
 		t.Fatal(err)
 	}
-	s := newSender(mustAPI(t, srv), st, Limits{Global: 200, PerChat: time.Millisecond}, testLogger(t), time.Now, nil)
+	s := newSender(mustAPI(t, srv), mustText(srv), st, Limits{Global: 200, PerChat: time.Millisecond}, testLogger(t), time.Now, nil)
 	enqueueTexts(t, st, []int64{u.ID}, 3)
 	stop := runSender(t, s)
 	defer stop()
@@ -194,7 +199,7 @@ func TestSenderDropsRefusedMessage(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s := newSender(mustAPI(t, srv), st, Limits{Global: 200, PerChat: time.Millisecond}, testLogger(t), time.Now, nil)
+	s := newSender(mustAPI(t, srv), mustText(srv), st, Limits{Global: 200, PerChat: time.Millisecond}, testLogger(t), time.Now, nil)
 	stop := runSender(t, s)
 	waitUntil(t, "outbox drained", outboxEmpty(st))
 	stop()
@@ -252,7 +257,7 @@ func TestSenderKeepsBindingUntilStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.refuse.Store(true)
-	s := newSender(mustAPI(t, srv), st, Limits{Global: 200, PerChat: time.Millisecond}, testLogger(t), time.Now, nil)
+	s := newSender(mustAPI(t, srv), mustText(srv), st, Limits{Global: 200, PerChat: time.Millisecond}, testLogger(t), time.Now, nil)
 	stop := runSender(t, s)
 	defer stop()
 	sent := func() int {
@@ -299,7 +304,7 @@ func TestSenderBindingPendingDuringSend(t *testing.T) {
 	if err := st.Enqueue(context.Background(), []caunoi.OutMessage{{Key: "a", Chat: chat, Payload: p, Created: now, NotBefore: now}}); err != nil {
 		t.Fatal(err)
 	}
-	s := newSender(mustAPI(t, srv), st, Limits{Global: 200, PerChat: time.Millisecond}, testLogger(t), time.Now, nil)
+	s := newSender(mustAPI(t, srv), mustText(srv), st, Limits{Global: 200, PerChat: time.Millisecond}, testLogger(t), time.Now, nil)
 	stop := runSender(t, s)
 	defer stop()
 	waitUntil(t, "the card's call under way", func() bool { return s.bindingPending(chat) })
