@@ -187,6 +187,11 @@ type Store interface {
 	Outbox
 	Locker
 	KV
+	// EnqueueDone is Enqueue(msgs) and Done(id) as one change: either both
+	// happen or neither. An entry that is not pending is left as it is.
+	// The bot stores an update's replies and the end of its handling so,
+	// in one write instead of two.
+	EnqueueDone(ctx context.Context, msgs []OutMessage, id int64) error
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error

@@ -92,7 +92,14 @@ func (b *Bot) flush(ctx context.Context, r *reply) error {
 		created := now.Add(time.Duration(i))
 		out = append(out, caunoi.OutMessage{Key: r.keys[i], Chat: m.Chat, Payload: payload, Created: created, NotBefore: created})
 	}
-	if err := b.store.Enqueue(ctx, out); err != nil {
+	// With nothing left to do after the replies are stored, storing them
+	// ends the update's handling too: one write instead of two.
+	if m := markOf(ctx); m != nil && len(r.after) == 0 && m.id == r.update {
+		if err := b.store.EnqueueDone(ctx, out, m.id); err != nil {
+			return &retryableError{fmt.Errorf("enqueue replies: %w", err)}
+		}
+		m.marked = true
+	} else if err := b.store.Enqueue(ctx, out); err != nil {
 		return &retryableError{fmt.Errorf("enqueue replies: %w", err)}
 	}
 	b.send.poke()

@@ -505,7 +505,7 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 			d.mu.Unlock()
 			return
 		}
-		err := d.safeHandle(ctx, e)
+		marked, err := d.safeHandle(ctx, e)
 		<-sem
 		var retry *retryableError
 		if ctx.Err() != nil || errors.As(err, &retry) {
@@ -527,8 +527,10 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 		if err != nil {
 			d.log.Error("handle update", "update_id", e.ID, "chat_id", e.Chat, "err", err)
 		}
-		if err := d.journal.Done(ctx, e.ID); err != nil && !errors.Is(err, caunoi.ErrNotFound) {
-			d.log.Error("mark update done", "update_id", e.ID, "err", err)
+		if !marked { // else marked done with its replies
+			if err := d.journal.Done(ctx, e.ID); err != nil && !errors.Is(err, caunoi.ErrNotFound) {
+				d.log.Error("mark update done", "update_id", e.ID, "err", err)
+			}
 		}
 		d.mu.Lock()
 		delete(d.queued, e.ID)
@@ -562,7 +564,7 @@ func (e *retryableError) Error() string { return e.err.Error() }
 func (e *retryableError) Unwrap() error { return e.err }
 
 // safeHandle runs the handler with a timeout and turns a panic into an error.
-func (d *dispatcher) safeHandle(ctx context.Context, e caunoi.JournalEntry) (err error) {
+func (d *dispatcher) safeHandle(ctx context.Context, e caunoi.JournalEntry) (marked bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			d.metrics.panicked()
@@ -572,9 +574,27 @@ func (d *dispatcher) safeHandle(ctx context.Context, e caunoi.JournalEntry) (err
 	}()
 	var upd models.Update
 	if err := json.Unmarshal(e.Payload, &upd); err != nil {
-		return fmt.Errorf("decode update %d: %w", e.ID, err)
+		return false, fmt.Errorf("decode update %d: %w", e.ID, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	return d.handle(ctx, &upd)
+	mark := &doneMark{id: e.ID}
+	err = d.handle(context.WithValue(ctx, doneMarkKey{}, mark), &upd)
+	return mark.marked, err
+}
+
+// doneMark lets the handler store an update's replies and mark its journal
+// entry done in one write (Store.EnqueueDone); the dispatcher then does
+// not mark it again. The dispatcher puts one in the handler's context.
+type doneMark struct {
+	id     int64
+	marked bool
+}
+
+type doneMarkKey struct{}
+
+// markOf returns the doneMark in ctx, or nil.
+func markOf(ctx context.Context) *doneMark {
+	m, _ := ctx.Value(doneMarkKey{}).(*doneMark)
+	return m
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -325,5 +326,54 @@ func TestDispatcherInboxKeepsOrder(t *testing.T) {
 		if count[id] != 1 {
 			t.Errorf("update %d handled %d times, want 1", id, count[id])
 		}
+	}
+}
+
+// countingDone counts how the bot ends the handling of updates.
+type countingDone struct {
+	Store
+	done, enqueueDone atomic.Int64
+}
+
+func (c *countingDone) Done(ctx context.Context, id int64) error {
+	c.done.Add(1)
+	return c.Store.Done(ctx, id)
+}
+
+func (c *countingDone) EnqueueDone(ctx context.Context, msgs []caunoi.OutMessage, id int64) error {
+	c.enqueueDone.Add(1)
+	return c.Store.EnqueueDone(ctx, msgs, id)
+}
+
+// TestRepliesAndDoneInOneWrite checks that an update's replies and the end
+// of its handling are stored in one write, except when work remains after
+// the replies are stored (sending an escalation deletes its draft then):
+// that update is marked done only after that work.
+func TestRepliesAndDoneInOneWrite(t *testing.T) {
+	c := &countingDone{}
+	w := newBotWorld(t, "Lan", func(s Store) Store { c.Store = s; return c })
+	d0, e0 := c.done.Load(), c.enqueueDone.Load()
+	w.send(w.official.ID, w.official.ID, "khai sinh cho trẻ")
+	w.idle()
+	if d, e := c.done.Load()-d0, c.enqueueDone.Load()-e0; d != 0 || e != 1 {
+		t.Fatalf("a question: %d Done and %d EnqueueDone, want 0 and 1", d, e)
+	}
+	w.press(w.official.ID, w.official.ID, "Hỏi cán bộ Sở")
+	w.idle()
+	d1, e1 := c.done.Load(), c.enqueueDone.Load()
+	w.press(w.official.ID, w.official.ID, "Gửi câu hỏi")
+	w.idle()
+	if d, e := c.done.Load()-d1, c.enqueueDone.Load()-e1; d != 1 || e != 0 {
+		t.Errorf("sending an escalation: %d Done and %d EnqueueDone, want 1 and 0", d, e)
+	}
+	if _, err := w.store.Value(context.Background(), draftKey(w.official.ID)); !errors.Is(err, caunoi.ErrNotFound) {
+		t.Errorf("the draft is still there after sending: %v", err)
+	}
+	if p, err := w.store.Pending(context.Background(), 10); err != nil || len(p) != 0 {
+		t.Errorf("journal after idle: %d pending, %v", len(p), err)
+	}
+	tickets, err := w.store.Tickets(context.Background(), caunoi.TicketFilter{Asker: caunoi.UserID(w.official.ID)})
+	if err != nil || len(tickets) != 1 {
+		t.Errorf("tickets of the official: %d, %v; want 1", len(tickets), err)
 	}
 }

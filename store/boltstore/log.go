@@ -166,29 +166,33 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]caunoi.JournalEntry, 
 // Done marks the entry handled and remembers its ID until Prune. Marking a
 // done entry again is a no-op; an unknown ID is caunoi.ErrNotFound.
 func (s *Store) Done(ctx context.Context, id int64) error {
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		k := int64Key(id)
-		j, done := tx.Bucket(bktJournal), tx.Bucket(bktJDone)
-		raw := j.Get(k)
-		if raw == nil {
-			if done.Get(k) != nil {
-				return nil
-			}
-			return clean(caunoi.ErrNotFound)
-		}
-		var e caunoi.JournalEntry
-		if err := codec.Unmarshal(raw, &e); err != nil {
-			return err
-		}
-		if err := j.Delete(k); err != nil {
-			return err
-		}
-		return done.Put(k, timeKey(e.Received))
-	})
+	err := s.update(ctx, func(tx *bolt.Tx) error { return doneTx(tx, id) })
 	if err != nil {
 		return fmt.Errorf("journal done %d: %w", id, err)
 	}
 	return nil
+}
+
+// doneTx moves entry id from pending to done; an entry already done is
+// left as it is, an unknown one is ErrNotFound (marked clean).
+func doneTx(tx *bolt.Tx, id int64) error {
+	k := int64Key(id)
+	j, done := tx.Bucket(bktJournal), tx.Bucket(bktJDone)
+	raw := j.Get(k)
+	if raw == nil {
+		if done.Get(k) != nil {
+			return nil
+		}
+		return clean(caunoi.ErrNotFound)
+	}
+	var e caunoi.JournalEntry
+	if err := codec.Unmarshal(raw, &e); err != nil {
+		return err
+	}
+	if err := j.Delete(k); err != nil {
+		return err
+	}
+	return done.Put(k, timeKey(e.Received))
 }
 
 // Prune forgets done entries received before before.

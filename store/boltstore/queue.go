@@ -117,34 +117,65 @@ func (s *Store) Enqueue(ctx context.Context, msgs []caunoi.OutMessage) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	err := s.update(ctx, func(tx *bolt.Tx) error { return enqueueTx(tx, msgs) })
+	if err != nil {
+		return fmt.Errorf("enqueue %d messages: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// EnqueueDone enqueues msgs and marks journal entry id done in one
+// transaction: both happen or neither. An entry not pending is left as it
+// is.
+func (s *Store) EnqueueDone(ctx context.Context, msgs []caunoi.OutMessage, id int64) error {
+	for _, m := range msgs {
+		if m.Key == "" {
+			return fmt.Errorf("enqueue: message without key: %w", caunoi.ErrInvalid)
+		}
+	}
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		o, err := openOutbox(tx)
-		if err != nil {
+		if err := enqueueTx(tx, msgs); err != nil {
 			return err
 		}
-		chats := make(map[int64]bool)
-		for _, m := range msgs {
-			k := []byte(m.Key)
-			if o.msg.Get(k) != nil || o.sent.Get(k) != nil {
-				continue
-			}
-			if err := put(o.msg, k, m); err != nil {
-				return err
-			}
-			if err := o.chat.Put(chatEntry(m), nil); err != nil {
-				return err
-			}
-			chats[m.Chat] = true
-		}
-		for chat := range chats {
-			if err := o.fixHead(chat); err != nil {
-				return err
-			}
+		if err := doneTx(tx, id); err != nil && !errors.Is(err, caunoi.ErrNotFound) {
+			return err
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("enqueue %d messages: %w", len(msgs), err)
+		return fmt.Errorf("enqueue %d messages and mark update %d done: %w", len(msgs), id, err)
+	}
+	return nil
+}
+
+// enqueueTx stores the messages of msgs whose keys are neither pending nor
+// sent.
+func enqueueTx(tx *bolt.Tx, msgs []caunoi.OutMessage) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	o, err := openOutbox(tx)
+	if err != nil {
+		return err
+	}
+	chats := make(map[int64]bool)
+	for _, m := range msgs {
+		k := []byte(m.Key)
+		if o.msg.Get(k) != nil || o.sent.Get(k) != nil {
+			continue
+		}
+		if err := put(o.msg, k, m); err != nil {
+			return err
+		}
+		if err := o.chat.Put(chatEntry(m), nil); err != nil {
+			return err
+		}
+		chats[m.Chat] = true
+	}
+	for chat := range chats {
+		if err := o.fixHead(chat); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -56,11 +56,12 @@ local function fixhead(chat)
 end
 `
 
-// enqueueScript stores the messages whose keys are neither pending nor
-// sent. ARGV: key, chat, fifo member, JSON and NotBefore per message.
-var enqueueScript = redis.NewScript(outboxLua + `
+// enqueueLua stores the messages whose keys are neither pending nor sent,
+// from ARGV[from] on: key, chat, fifo member, JSON and NotBefore per
+// message.
+const enqueueLua = `
 local chats = {}
-for i = 1, #ARGV, 5 do
+for i = from, #ARGV, 5 do
   local key = ARGV[i]
   if redis.call('HEXISTS', msg, key) == 0 and not redis.call('ZSCORE', sent, key) then
     redis.call('HSET', msg, key, ARGV[i + 3])
@@ -71,6 +72,22 @@ for i = 1, #ARGV, 5 do
   end
 end
 for chat in pairs(chats) do fixhead(chat) end
+`
+
+// enqueueScript is Enqueue. ARGV: the messages.
+var enqueueScript = redis.NewScript(outboxLua + "local from = 1\n" + enqueueLua + "return 0")
+
+// enqueueDoneScript is EnqueueDone: the messages, then journal entry
+// ARGV[1] moved from pending to done if it is pending. KEYS: the outbox's,
+// then the journal's.
+var enqueueDoneScript = redis.NewScript(outboxLua + "local from = 2\n" + enqueueLua + `
+if redis.call('HEXISTS', KEYS[8], ARGV[1]) == 1 then
+  local received = redis.call('HGET', KEYS[11], ARGV[1]) or '0'
+  redis.call('HDEL', KEYS[8], ARGV[1])
+  redis.call('HDEL', KEYS[11], ARGV[1])
+  redis.call('ZREM', KEYS[9], ARGV[1])
+  redis.call('ZADD', KEYS[10], received, ARGV[1])
+end
 return 0
 `)
 
@@ -154,22 +171,44 @@ func (s *Store) Enqueue(ctx context.Context, msgs []caunoi.OutMessage) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	args := make([]any, 0, 5*len(msgs))
-	for _, m := range msgs {
-		if m.Key == "" {
-			return fmt.Errorf("enqueue: message without key: %w", caunoi.ErrInvalid)
-		}
-		data, err := encode(m)
-		if err != nil {
-			return fmt.Errorf("enqueue: %w", err)
-		}
-		chat := chatHex(m.Chat)
-		args = append(args, m.Key, chat, chat+timeHex(m.Created)+m.Key, data, microsArg(m.NotBefore))
+	args, err := enqueueArgs(nil, msgs)
+	if err != nil {
+		return err
 	}
 	if err := enqueueScript.Run(ctx, s.c, s.outboxKeys(), args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("enqueue %d messages: %w", len(msgs), err)
 	}
 	return nil
+}
+
+// EnqueueDone enqueues msgs and marks journal entry id done in one script:
+// both happen or neither.
+func (s *Store) EnqueueDone(ctx context.Context, msgs []caunoi.OutMessage, id int64) error {
+	args, err := enqueueArgs([]any{id}, msgs)
+	if err != nil {
+		return err
+	}
+	keys := append(s.outboxKeys(), s.journalKeys()...)
+	if err := enqueueDoneScript.Run(ctx, s.c, keys, args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("enqueue %d messages and mark update %d done: %w", len(msgs), id, err)
+	}
+	return nil
+}
+
+// enqueueArgs appends enqueueLua's arguments for msgs to args.
+func enqueueArgs(args []any, msgs []caunoi.OutMessage) ([]any, error) {
+	for _, m := range msgs {
+		if m.Key == "" {
+			return nil, fmt.Errorf("enqueue: message without key: %w", caunoi.ErrInvalid)
+		}
+		data, err := encode(m)
+		if err != nil {
+			return nil, fmt.Errorf("enqueue: %w", err)
+		}
+		chat := chatHex(m.Chat)
+		args = append(args, m.Key, chat, chat+timeHex(m.Created)+m.Key, data, microsArg(m.NotBefore))
+	}
+	return args, nil
 }
 
 // Due returns, for up to limit chats (all when limit ≤ 0), each chat's

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -197,4 +198,51 @@ func testJournalPrune(t *testing.T, open func(testing.TB) caunoi.Store) {
 	}
 	// Pending entries are never pruned, however old.
 	checkEqual(t, "Pending after Prune", journalIDs(t, s, 10), []int64{1, 3})
+}
+
+// testEnqueueDone checks that EnqueueDone stores the replies and marks the
+// entry done together, that doing it again changes nothing, and that an
+// entry that is not pending is left as it is while the replies are stored.
+func testEnqueueDone(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	for _, e := range []caunoi.JournalEntry{journalEntry(7001, 1, suiteEpoch), journalEntry(7002, 2, suiteEpoch)} {
+		if _, err := s.Append(ctx, e); err != nil {
+			t.Fatalf("Append: %v", err)
+		}
+	}
+	replies := []caunoi.OutMessage{
+		outMessage("a1", 1, suiteEpoch, suiteEpoch),
+		outMessage("a2", 1, suiteEpoch.Add(time.Nanosecond), suiteEpoch.Add(time.Nanosecond)),
+	}
+	for range 2 { // the second time, as after a crash before the caller knew
+		if err := s.EnqueueDone(ctx, replies, 7001); err != nil {
+			t.Fatalf("EnqueueDone: %v", err)
+		}
+		checkEqual(t, "Pending after EnqueueDone", journalIDs(t, s, 10), []int64{7002})
+		checkEqual(t, "Due after EnqueueDone", dueKeys(t, s, suiteEpoch.Add(time.Second), 0), []string{"a1"})
+	}
+	added, err := s.Append(ctx, journalEntry(7001, 1, suiteEpoch))
+	if err != nil || added {
+		t.Errorf("Append(done by EnqueueDone) = %v, %v; want not added", added, err)
+	}
+	// An unknown entry: the replies are stored all the same.
+	if err := s.EnqueueDone(ctx, []caunoi.OutMessage{outMessage("c1", 3, suiteEpoch, suiteEpoch)}, 9999); err != nil {
+		t.Fatalf("EnqueueDone(unknown entry): %v", err)
+	}
+	checkEqual(t, "Due after EnqueueDone of an unknown entry", dueKeys(t, s, suiteEpoch.Add(time.Second), 0), []string{"a1", "c1"})
+	checkEqual(t, "Pending after EnqueueDone of an unknown entry", journalIDs(t, s, 10), []int64{7002})
+	// No replies: only the entry is marked done.
+	if err := s.EnqueueDone(ctx, nil, 7002); err != nil {
+		t.Fatalf("EnqueueDone(no replies): %v", err)
+	}
+	checkEqual(t, "Pending after EnqueueDone without replies", journalIDs(t, s, 10), []int64{})
+	// A message without a key changes nothing, the entry included.
+	if _, err := s.Append(ctx, journalEntry(7003, 1, suiteEpoch)); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	if err := s.EnqueueDone(ctx, []caunoi.OutMessage{outMessage("", 1, suiteEpoch, suiteEpoch)}, 7003); !errors.Is(err, caunoi.ErrInvalid) {
+		t.Errorf("EnqueueDone(message without key) = %v, want ErrInvalid", err)
+	}
+	checkEqual(t, "Pending after a refused EnqueueDone", journalIDs(t, s, 10), []int64{7003})
 }
