@@ -81,6 +81,11 @@ func journalUpdate(ctx context.Context, j caunoi.Journal, raw []byte, now time.T
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return caunoi.JournalEntry{}, false, fmt.Errorf("%w: update is not JSON: %v", caunoi.ErrInvalid, err)
 	}
+	return journalHead(ctx, j, raw, h, now, m...)
+}
+
+// journalHead is journalUpdate for an update whose head is already read.
+func journalHead(ctx context.Context, j caunoi.Journal, raw []byte, h updateHead, now time.Time, m ...*Metrics) (caunoi.JournalEntry, bool, error) {
 	if h.ID <= 0 {
 		return caunoi.JournalEntry{}, false, fmt.Errorf("%w: update without update_id", caunoi.ErrInvalid)
 	}
@@ -178,7 +183,7 @@ func (p *poller) journalPage(ctx context.Context, raws []json.RawMessage) ([]cau
 			defer wg.Done()
 			defer func() { <-sem }()
 			for {
-				e, added, err := journalUpdate(ctx, p.journal, raw, p.now(), p.metrics)
+				e, added, err := journalHead(ctx, p.journal, raw, h, p.now(), p.metrics)
 				if err == nil {
 					res[i].e, res[i].added = e, added
 					return
