@@ -399,6 +399,7 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 		cmds0, _ = w.redis.Commands()
 	}
 	rss := &loadtest.RSSSeries{}
+	var loads []loadtest.Backlog
 	stopRSS := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -414,6 +415,10 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 				if n, err := loadtest.RSS(w.serve.PID()); err == nil {
 					rss.Samples = append(rss.Samples, n)
 				}
+				produced := run.Updates()
+				if bt, err := w.serve.BotTime(ctx); err == nil {
+					loads = append(loads, loadtest.Backlog{Produced: produced, Handled: bt.N})
+				}
 			}
 		}
 	}()
@@ -421,7 +426,7 @@ func loadtestRun(ctx context.Context, m *Main, o loadtestOptions, bin string, ar
 	close(stopRSS)
 	wg.Wait()
 	rss.Finish()
-	rep.Result, rep.RSS = res, rss
+	rep.Result, rep.RSS, rep.Sustained = res, rss, loadtest.SustainedRate(loads)
 	cpu := &loadtest.CPUUse{Harness: loadtest.SelfCPUTime() - harness0}
 	cpu.Serve, _ = loadtest.CPUTime(w.serve.PID())
 	if w.redis != nil {

@@ -282,6 +282,7 @@ type Report struct {
 	Rates     *RateCheck `json:"rates,omitempty"`
 	RSS       *RSSSeries `json:"rss,omitempty"`
 	BotTime   *BotTime   `json:"bot_time,omitempty"`
+	Sustained *Sustained `json:"sustained,omitempty"`
 	CPU       *CPUUse    `json:"cpu,omitempty"`
 	Problems  []string   `json:"problems,omitempty"`
 }
@@ -293,6 +294,45 @@ type CPUUse struct {
 	Redis   time.Duration `json:"redis_ns,omitempty"`
 	// RedisCommands is how many commands Redis processed during the run.
 	RedisCommands int64 `json:"redis_commands,omitempty"`
+}
+
+// Backlog is one second's reading of the work the bot had: the updates the
+// officials and staff had produced, and the updates serve had finished (its
+// own count, caunoi_update_handle_seconds).
+type Backlog struct {
+	Produced int
+	Handled  int64
+}
+
+// Sustained is how fast the bot finished updates while it had more than
+// it could do: over the seconds at whose start and end the updates
+// produced and not yet finished were more than the bot finished in that
+// second, so that it never waited for work. Unlike Throughput, it leaves out
+// the start of a run, before a queue forms, and its end, when the last
+// escalations trickle in one button press at a time.
+type Sustained struct {
+	Seconds int     `json:"seconds"`
+	Rate    float64 `json:"updates_per_s"`
+}
+
+// SustainedRate computes Sustained from readings taken a second apart; nil
+// when the bot never had a queue.
+func SustainedRate(loads []Backlog) *Sustained {
+	var s Sustained
+	var handled int64
+	for i := 1; i < len(loads); i++ {
+		a, b := loads[i-1], loads[i]
+		done := b.Handled - a.Handled
+		if int64(a.Produced)-a.Handled > done && int64(b.Produced)-b.Handled > done {
+			s.Seconds++
+			handled += done
+		}
+	}
+	if s.Seconds == 0 {
+		return nil
+	}
+	s.Rate = float64(handled) / float64(s.Seconds)
+	return &s
 }
 
 // RSSSeries is the serve process's resident memory over the run.
@@ -363,6 +403,9 @@ func (rep *Report) Table(w io.Writer) {
 	if s := rep.RSS; s != nil && len(s.Samples) > 0 {
 		base := s.Samples[len(s.Samples)/10]
 		row("bộ nhớ RSS của serve (sau khởi động → cuối)", fmt.Sprintf("%.1f MB → %.1f MB (%+.1f%%)", float64(base)/1e6, float64(s.Samples[len(s.Samples)-1])/1e6, s.Growth))
+	}
+	if st := rep.Sustained; st != nil {
+		row("cập nhật xử lý mỗi giây khi bot còn việc", fmt.Sprintf("%.1f cập nhật/giây (%d giây bot luôn có việc chờ)", st.Rate, st.Seconds))
 	}
 	if bt := rep.BotTime; bt != nil && bt.N > 0 {
 		row("thời gian của bot mỗi cập nhật p50 / p99", fmt.Sprintf("%s / %s (nhận → xếp tin trả lời vào hàng gửi; %d cập nhật)",

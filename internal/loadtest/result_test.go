@@ -116,3 +116,32 @@ func TestVocabulary(t *testing.T) {
 		}
 	}
 }
+
+func TestSustainedRate(t *testing.T) {
+	if s := SustainedRate(nil); s != nil {
+		t.Errorf("no readings: %+v, want nil", s)
+	}
+	// Produced jumps to 1,000 at once; the bot finishes 100 a second, then
+	// the last 50 trickle in one a second.
+	var loads []Backlog
+	for i := 0; i <= 10; i++ {
+		loads = append(loads, Backlog{Produced: 1000, Handled: int64(100 * i)})
+	}
+	for i := 1; i <= 50; i++ {
+		loads = append(loads, Backlog{Produced: 1000 + i, Handled: int64(1000 + i)})
+	}
+	s := SustainedRate(loads)
+	// The ninth second ends with only a second's work waiting, the tenth
+	// with none: eight count.
+	if s == nil || s.Seconds != 8 || s.Rate != 100 {
+		t.Errorf("got %+v, want 8 seconds at 100/s", s)
+	}
+	// A bot that keeps up never has a queue.
+	loads = loads[:0]
+	for i := 0; i < 20; i++ {
+		loads = append(loads, Backlog{Produced: 10 * i, Handled: int64(10*i - min(i, 3))})
+	}
+	if s := SustainedRate(loads); s != nil {
+		t.Errorf("a bot that keeps up: %+v, want nil", s)
+	}
+}

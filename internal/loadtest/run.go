@@ -142,6 +142,13 @@ func (r *Run) SetOrigin(t time.Time) {
 // Sent is closed once every question was asked.
 func (r *Run) Sent() <-chan struct{} { return r.sent }
 
+// Updates is how many updates the officials and staff produced so far.
+func (r *Run) Updates() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.updates
+}
+
 // Asked is how many questions were asked so far.
 func (r *Run) Asked() int {
 	r.mu.Lock()
