@@ -559,6 +559,20 @@ func (d *decoder) float() (float64, bool) {
 	return f, err == nil
 }
 
+// str reads a string into a field of any string type.
+func str[T ~string](d *decoder, p *T) bool {
+	s, ok := d.string()
+	*p = T(s)
+	return ok
+}
+
+// integer reads an integer of bits bits into a field of any integer type.
+func integer[T ~int | ~int64](d *decoder, p *T, bits int) bool {
+	n, ok := d.int(bits)
+	*p = T(n)
+	return ok
+}
+
 // time reads a quoted RFC 3339 time without escapes, as time.Time's
 // UnmarshalJSON does.
 func (d *decoder) time() (time.Time, bool) {
@@ -592,9 +606,7 @@ func (d *decoder) ticket(t *caunoi.Ticket) bool {
 		case "Department":
 			t.Department, ok = d.string()
 		case "Asker":
-			var n int64
-			n, ok = d.int(64)
-			t.Asker = caunoi.UserID(n)
+			ok = integer(d, &t.Asker, 64)
 		case "Commune":
 			t.Commune, ok = d.string()
 		case "Question":
@@ -617,13 +629,9 @@ func (d *decoder) ticket(t *caunoi.Ticket) bool {
 		case "Attachments":
 			t.Attachments, ok = d.attachments()
 		case "Status":
-			var s string
-			s, ok = d.string()
-			t.Status = caunoi.Status(s)
+			ok = str(d, &t.Status)
 		case "Assignee":
-			var n int64
-			n, ok = d.int(64)
-			t.Assignee = caunoi.UserID(n)
+			ok = integer(d, &t.Assignee, 64)
 		case "IdemKey":
 			t.IdemKey, ok = d.string()
 		case "Created":
@@ -639,9 +647,7 @@ func (d *decoder) ticket(t *caunoi.Ticket) bool {
 		case "ResolvedAt":
 			t.ResolvedAt, ok = d.time()
 		case "Rating":
-			var n int64
-			n, ok = d.int(strconv.IntSize)
-			t.Rating = int(n)
+			ok = integer(d, &t.Rating, strconv.IntSize)
 		case "Applied":
 			var null bool
 			null, ok = d.array(func() bool {
@@ -674,9 +680,7 @@ func (d *decoder) candidate(c *caunoi.Candidate) bool {
 		case "Score":
 			c.Score, ok = d.float()
 		case "Confidence":
-			var n int64
-			n, ok = d.int(strconv.IntSize)
-			c.Confidence = caunoi.Confidence(n)
+			ok = integer(d, &c.Confidence, strconv.IntSize)
 		}
 		return ok
 	})
@@ -718,17 +722,11 @@ func (d *decoder) event(e *caunoi.Event) bool {
 		case "Ticket":
 			e.Ticket, ok = d.string()
 		case "Seq":
-			var n int64
-			n, ok = d.int(strconv.IntSize)
-			e.Seq = int(n)
+			ok = integer(d, &e.Seq, strconv.IntSize)
 		case "Kind":
-			var s string
-			s, ok = d.string()
-			e.Kind = caunoi.EventKind(s)
+			ok = str(d, &e.Kind)
 		case "Actor":
-			var n int64
-			n, ok = d.int(64)
-			e.Actor = caunoi.UserID(n)
+			ok = integer(d, &e.Actor, 64)
 		case "At":
 			e.At, ok = d.time()
 		case "Text":
@@ -736,13 +734,9 @@ func (d *decoder) event(e *caunoi.Event) bool {
 		case "Attachments":
 			e.Attachments, ok = d.attachments()
 		case "From":
-			var s string
-			s, ok = d.string()
-			e.From = caunoi.Status(s)
+			ok = str(d, &e.From)
 		case "To":
-			var s string
-			s, ok = d.string()
-			e.To = caunoi.Status(s)
+			ok = str(d, &e.To)
 		case "Department":
 			e.Department, ok = d.string()
 		case "Key":
@@ -931,9 +925,7 @@ func (d *decoder) outMessage(m *caunoi.OutMessage) bool {
 		case "NotBefore":
 			m.NotBefore, ok = d.time()
 		case "Attempts":
-			var n int64
-			n, ok = d.int(strconv.IntSize)
-			m.Attempts = int(n)
+			ok = integer(d, &m.Attempts, strconv.IntSize)
 		}
 		return ok
 	})
