@@ -377,3 +377,73 @@ func TestRepliesAndDoneInOneWrite(t *testing.T) {
 		t.Errorf("tickets of the official: %d, %v; want 1", len(tickets), err)
 	}
 }
+
+// countingLocker counts the leases taken and given back, by name.
+type countingLocker struct {
+	caunoi.Locker
+	mu               sync.Mutex
+	acquired, unlock map[string]int
+}
+
+func (c *countingLocker) Acquire(ctx context.Context, name, owner string, ttl time.Duration) (bool, error) {
+	c.mu.Lock()
+	c.acquired[name]++
+	c.mu.Unlock()
+	return c.Locker.Acquire(ctx, name, owner, ttl)
+}
+
+func (c *countingLocker) Unlock(ctx context.Context, name, owner string) error {
+	c.mu.Lock()
+	c.unlock[name]++
+	c.mu.Unlock()
+	return c.Locker.Unlock(ctx, name, owner)
+}
+
+func (c *countingLocker) counts(name string) (int, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.acquired[name], c.unlock[name]
+}
+
+// TestHandleLeaseKeptWhileIdle checks that, with a shared store, a chat's
+// handling lease outlives its queue for a while, so that the person's next
+// update needs no new lease, and is given back after that, and at the end.
+func TestHandleLeaseKeptWhileIdle(t *testing.T) {
+	ctx := context.Background()
+	st := MustOpenStore(t)
+	lock := &countingLocker{Locker: st, acquired: map[string]int{}, unlock: map[string]int{}}
+	var handled atomic.Int64
+	d := newDispatcher(st, func(context.Context, *models.Update) error { handled.Add(1); return nil }, testLogger(t), nil)
+	d.leases = newLeases(true, lock)
+	d.idleFor = 300 * time.Millisecond
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.run(rctx) }()
+	journal := func(id int64) {
+		raw, _ := json.Marshal(map[string]any{"update_id": id, "message": map[string]any{
+			"message_id": id, "date": 0, "text": "x", "chat": map[string]any{"id": 7, "type": "private"}}})
+		e, _, err := journalUpdate(ctx, st, raw, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.offer([]caunoi.JournalEntry{e})
+	}
+	journal(1)
+	waitUntil(t, "first update handled", func() bool { return handled.Load() == 1 })
+	journal(2)
+	waitUntil(t, "second update handled", func() bool { return handled.Load() == 2 })
+	if a, u := lock.counts("handle:7"); a != 1 || u != 0 {
+		t.Errorf("two updates in a row: %d leases taken, %d given back; want 1 and 0", a, u)
+	}
+	waitUntil(t, "idle lease given back", func() bool { _, u := lock.counts("handle:7"); return u == 1 })
+	journal(3)
+	waitUntil(t, "third update handled", func() bool { return handled.Load() == 3 })
+	if a, _ := lock.counts("handle:7"); a != 2 {
+		t.Errorf("after the lease was given back: %d leases taken, want 2", a)
+	}
+	cancel()
+	<-done
+	if a, u := lock.counts("handle:7"); u != a {
+		t.Errorf("after stopping: %d leases taken, %d given back", a, u)
+	}
+}
