@@ -311,7 +311,6 @@ type dispatcher struct {
 	log     *slog.Logger
 	metrics *Metrics
 	limit   int           // updates handled at once
-	idleFor time.Duration // how long an idle chat's lease is kept: handleLeaseIdle
 	read    int           // entries one full read of the journal returns
 	timeout time.Duration // per update
 	leases  *leases
@@ -332,29 +331,15 @@ type dispatcher struct {
 	held           map[int64]bool                  // chats whose lease this replica holds (shared stores)
 	queues         map[int64][]caunoi.JournalEntry // per chat
 	running        map[int64]bool
-	// idle holds, for chats whose lease is kept with nothing to handle, when
-	// their queue ran dry (see handleLeaseIdle).
-	idle map[int64]time.Time
 }
-
-// handleLeaseIdle is how long this replica keeps a chat's handling lease
-// after the chat's last update, with shared stores. A person's next update
-// (a button under the answer, a follow-up question) often comes within
-// seconds: kept, it needs neither a new lease nor the full read of the
-// journal that taking over a chat requires, and the lease is not given
-// back in between. Another replica that journals an update of that chat
-// meanwhile leaves it to this one, whose next full read (each second)
-// finds it. It must stay below leaseFresh, as sendLeaseIdle.
-const handleLeaseIdle = 5 * time.Second
 
 func newDispatcher(j caunoi.Journal, handle func(context.Context, *models.Update) error, log *slog.Logger, m *Metrics) *dispatcher {
 	return &dispatcher{
-		journal: j, handle: handle, log: log, metrics: m, limit: 64, read: pendingRead, timeout: 60 * time.Second, idleFor: handleLeaseIdle,
+		journal: j, handle: handle, log: log, metrics: m, limit: 64, read: pendingRead, timeout: 60 * time.Second,
 		leases: &leases{},
 		wake:   make(chan struct{}, 1),
 		done:   map[int64]bool{}, donePrev: map[int64]bool{},
 		queued: make(map[int64]bool), held: make(map[int64]bool), queues: make(map[int64][]caunoi.JournalEntry), running: make(map[int64]bool),
-		idle: make(map[int64]time.Time),
 	}
 }
 
@@ -386,7 +371,6 @@ func (d *dispatcher) poke() {
 func (d *dispatcher) run(ctx context.Context) error {
 	sem := make(chan struct{}, d.limit)
 	var wg sync.WaitGroup
-	defer d.dropIdle(ctx, time.Time{})
 	defer wg.Wait()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -455,7 +439,6 @@ func (d *dispatcher) run(ctx context.Context) error {
 				}
 			}
 			d.mu.Lock()
-			delete(d.idle, e.Chat)
 			d.queued[e.ID] = true
 			d.queues[e.Chat] = append(d.queues[e.Chat], e)
 			if !d.running[e.Chat] {
@@ -474,26 +457,7 @@ func (d *dispatcher) run(ctx context.Context) error {
 			d.mu.Unlock()
 		case <-tick.C:
 			full = true
-			d.dropIdle(ctx, time.Now().Add(-d.idleFor))
 		}
-	}
-}
-
-// dropIdle gives back the leases of chats idle since before cut (all idle
-// chats when cut is zero).
-func (d *dispatcher) dropIdle(ctx context.Context, cut time.Time) {
-	var chats []int64
-	d.mu.Lock()
-	for chat, at := range d.idle {
-		if cut.IsZero() || at.Before(cut) {
-			chats = append(chats, chat)
-			delete(d.idle, chat)
-			delete(d.held, chat)
-		}
-	}
-	d.mu.Unlock()
-	for _, chat := range chats {
-		d.leases.drop(ctx, "handle", chat)
 	}
 }
 
@@ -512,11 +476,6 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 			}
 			delete(d.queues, chat)
 			delete(d.running, chat)
-			if d.held[chat] && ctx.Err() == nil {
-				d.idle[chat] = time.Now() // kept a while: see handleLeaseIdle
-				d.mu.Unlock()
-				return
-			}
 			delete(d.held, chat)
 			d.mu.Unlock()
 			d.leases.drop(ctx, "handle", chat)
@@ -548,7 +507,6 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 			delete(d.queues, chat)
 			delete(d.running, chat)
 			delete(d.held, chat)
-			delete(d.idle, chat)
 			d.mu.Unlock()
 			return
 		}
