@@ -175,7 +175,7 @@ func New(ctx context.Context, cfg Config) (*Bot, error) {
 		return nil, fmt.Errorf("bot: getMe: %w", err)
 	}
 	b.me = me
-	text := &apiClient{http: withWholeBodies(cfg.HTTPClient), base: cfg.ServerURL + "/bot" + cfg.Token + "/"}
+	text := &apiClient{http: cfg.HTTPClient, base: cfg.ServerURL + "/bot" + cfg.Token + "/"}
 	b.send = newSender(api, text, cfg.Store, cfg.Limits, cfg.Logger, cfg.Now, cfg.Metrics)
 	b.dispatch = newDispatcher(cfg.Store, b.handle, cfg.Logger, cfg.Metrics)
 	ls := newLeases(cfg.Shared, cfg.Store)

@@ -57,7 +57,7 @@ func withWholeBodies(c *http.Client) *http.Client {
 	cc := *c
 	next := c.Transport
 	if next == nil {
-		next = apiTransport()
+		next = http.DefaultTransport
 	}
 	cc.Transport = wholeBodies{next: next}
 	return &cc

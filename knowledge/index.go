@@ -404,7 +404,7 @@ func (x *Index) Search(ctx context.Context, q string, limit int) (caunoi.SearchR
 
 // WithoutSnippets returns x as a caunoi.Searcher whose hits carry no
 // Snippet and no Highlights, for callers that show a passage whole, as the
-// bot does: building the snippets is about a third of a handbook search.
+// bot does: building the snippets is about half of a handbook search.
 // Ranking and confidence are Search's.
 func (x *Index) WithoutSnippets() caunoi.Searcher { return bareIndex{x} }
 

@@ -109,10 +109,8 @@ func (o outbox) fixHead(chat int64) error {
 // stored: neither pending nor sent since PruneSent last forgot them. Within
 // msgs, the first message with a key wins.
 func (s *Store) Enqueue(ctx context.Context, msgs []caunoi.OutMessage) error {
-	for _, m := range msgs {
-		if m.Key == "" {
-			return fmt.Errorf("enqueue: message without key: %w", caunoi.ErrInvalid)
-		}
+	if err := checkKeys(msgs); err != nil {
+		return err
 	}
 	if len(msgs) == 0 {
 		return nil
@@ -128,10 +126,8 @@ func (s *Store) Enqueue(ctx context.Context, msgs []caunoi.OutMessage) error {
 // transaction: both happen or neither. An entry not pending is left as it
 // is.
 func (s *Store) EnqueueDone(ctx context.Context, msgs []caunoi.OutMessage, id int64) error {
-	for _, m := range msgs {
-		if m.Key == "" {
-			return fmt.Errorf("enqueue: message without key: %w", caunoi.ErrInvalid)
-		}
+	if err := checkKeys(msgs); err != nil {
+		return err
 	}
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		if err := enqueueTx(tx, msgs); err != nil {
@@ -144,6 +140,16 @@ func (s *Store) EnqueueDone(ctx context.Context, msgs []caunoi.OutMessage, id in
 	})
 	if err != nil {
 		return fmt.Errorf("enqueue %d messages and mark update %d done: %w", len(msgs), id, err)
+	}
+	return nil
+}
+
+// checkKeys refuses messages without a key, before anything is written.
+func checkKeys(msgs []caunoi.OutMessage) error {
+	for _, m := range msgs {
+		if m.Key == "" {
+			return fmt.Errorf("enqueue: message without key: %w", caunoi.ErrInvalid)
+		}
 	}
 	return nil
 }

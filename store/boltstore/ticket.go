@@ -202,7 +202,7 @@ func prepareUpdate(tx *bolt.Tx, number string, fn func(*caunoi.Ticket) ([]caunoi
 	}
 	p.raw = bytes.Clone(raw)
 	p.seq = lastEventSeq(tx.Bucket(bktEvents).Cursor(), num)
-	if err := codec.DecodeTicket(p.raw, &p.old); err != nil {
+	if err := codec.Unmarshal(p.raw, &p.old); err != nil {
 		return p, nil, err
 	}
 	p.cur = p.old
@@ -263,7 +263,7 @@ func (s *Store) Events(ctx context.Context, number string) ([]caunoi.Event, erro
 		c := tx.Bucket(bktEvents).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var e caunoi.Event
-			if err := codec.DecodeEvent(v, &e); err != nil {
+			if err := codec.Unmarshal(v, &e); err != nil {
 				return err
 			}
 			out = append(out, e)

@@ -25,8 +25,8 @@ import (
 	"github.com/caunoi/caunoi"
 )
 
-// AppendTicket appends the JSON of t to b, as json.Marshal writes it.
-func AppendTicket(b []byte, t *caunoi.Ticket) ([]byte, error) {
+// appendTicket appends the JSON of t to b, as json.Marshal writes it.
+func appendTicket(b []byte, t *caunoi.Ticket) ([]byte, error) {
 	var err error
 	b = append(b, `{"Number":`...)
 	b = appendString(b, t.Number)
@@ -95,8 +95,8 @@ func AppendTicket(b []byte, t *caunoi.Ticket) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// AppendEvent appends the JSON of e to b, as json.Marshal writes it.
-func AppendEvent(b []byte, e *caunoi.Event) ([]byte, error) {
+// appendEvent appends the JSON of e to b, as json.Marshal writes it.
+func appendEvent(b []byte, e *caunoi.Event) ([]byte, error) {
 	var err error
 	b = append(b, `{"Ticket":`...)
 	b = appendString(b, e.Ticket)
@@ -255,26 +255,17 @@ func appendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// DecodeTicket decodes data into t, which it resets first.
-func DecodeTicket(data []byte, t *caunoi.Ticket) error {
-	*t = caunoi.Ticket{}
+// decode resets v and reads data into it with read, the fast path; when
+// read refuses, json.Unmarshal reads data into v, reset again.
+func decode[T any](data []byte, v *T, read func(*decoder, *T) bool) error {
+	var zero T
+	*v = zero
 	d := decoder{data: data}
-	if d.ticket(t) && d.end() {
+	if read(&d, v) && d.end() {
 		return nil
 	}
-	*t = caunoi.Ticket{}
-	return json.Unmarshal(data, t)
-}
-
-// DecodeEvent decodes data into e, which it resets first.
-func DecodeEvent(data []byte, e *caunoi.Event) error {
-	*e = caunoi.Event{}
-	d := decoder{data: data}
-	if d.event(e) && d.end() {
-		return nil
-	}
-	*e = caunoi.Event{}
-	return json.Unmarshal(data, e)
+	*v = zero
+	return json.Unmarshal(data, v)
 }
 
 // decoder reads the compact JSON encoding/json writes. Every method reports
@@ -746,8 +737,8 @@ func (d *decoder) event(e *caunoi.Event) bool {
 	})
 }
 
-// AppendOutMessage appends the JSON of m to b, as json.Marshal writes it.
-func AppendOutMessage(b []byte, m *caunoi.OutMessage) ([]byte, error) {
+// appendOutMessage appends the JSON of m to b, as json.Marshal writes it.
+func appendOutMessage(b []byte, m *caunoi.OutMessage) ([]byte, error) {
 	b = append(b, `{"Key":`...)
 	b = appendString(b, m.Key)
 	b = append(b, `,"Chat":`...)
@@ -768,8 +759,8 @@ func AppendOutMessage(b []byte, m *caunoi.OutMessage) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// AppendJournalEntry appends the JSON of e to b, as json.Marshal writes it.
-func AppendJournalEntry(b []byte, e *caunoi.JournalEntry) ([]byte, error) {
+// appendJournalEntry appends the JSON of e to b, as json.Marshal writes it.
+func appendJournalEntry(b []byte, e *caunoi.JournalEntry) ([]byte, error) {
 	b = append(b, `{"ID":`...)
 	b = strconv.AppendInt(b, e.ID, 10)
 	b = append(b, `,"Chat":`...)
@@ -796,8 +787,8 @@ func appendBytes(b []byte, p []byte) []byte {
 }
 
 // Marshal is json.Marshal, on the fast path for tickets, events, outbox
-// messages and journal entries. A value
-// JSON cannot hold (a NaN score, a year after 9999) is caunoi.ErrInvalid.
+// messages and journal entries. A value JSON cannot hold (a NaN score, a
+// year after 9999) is caunoi.ErrInvalid.
 func Marshal(v any) ([]byte, error) {
 	var (
 		data []byte
@@ -805,21 +796,21 @@ func Marshal(v any) ([]byte, error) {
 	)
 	switch v := v.(type) {
 	case caunoi.Ticket:
-		data, err = AppendTicket(nil, &v)
+		data, err = appendTicket(nil, &v)
 	case *caunoi.Ticket:
-		data, err = AppendTicket(nil, v)
+		data, err = appendTicket(nil, v)
 	case caunoi.Event:
-		data, err = AppendEvent(nil, &v)
+		data, err = appendEvent(nil, &v)
 	case *caunoi.Event:
-		data, err = AppendEvent(nil, v)
+		data, err = appendEvent(nil, v)
 	case caunoi.OutMessage:
-		data, err = AppendOutMessage(nil, &v)
+		data, err = appendOutMessage(nil, &v)
 	case *caunoi.OutMessage:
-		data, err = AppendOutMessage(nil, v)
+		data, err = appendOutMessage(nil, v)
 	case caunoi.JournalEntry:
-		data, err = AppendJournalEntry(nil, &v)
+		data, err = appendJournalEntry(nil, &v)
 	case *caunoi.JournalEntry:
-		data, err = AppendJournalEntry(nil, v)
+		data, err = appendJournalEntry(nil, v)
 	default:
 		data, err = json.Marshal(v)
 	}
@@ -830,27 +821,17 @@ func Marshal(v any) ([]byte, error) {
 }
 
 // Unmarshal is json.Unmarshal, on the fast path for tickets, events, outbox
-// messages and journal entries. Like DecodeTicket, it resets those first.
+// messages and journal entries, which it resets first.
 func Unmarshal(data []byte, v any) error {
 	switch v := v.(type) {
 	case *caunoi.Ticket:
-		return DecodeTicket(data, v)
+		return decode(data, v, (*decoder).ticket)
 	case *caunoi.Event:
-		return DecodeEvent(data, v)
+		return decode(data, v, (*decoder).event)
 	case *caunoi.OutMessage:
-		*v = caunoi.OutMessage{}
-		d := decoder{data: data}
-		if d.outMessage(v) && d.end() {
-			return nil
-		}
-		*v = caunoi.OutMessage{}
+		return decode(data, v, (*decoder).outMessage)
 	case *caunoi.JournalEntry:
-		*v = caunoi.JournalEntry{}
-		d := decoder{data: data}
-		if d.journalEntry(v) && d.end() {
-			return nil
-		}
-		*v = caunoi.JournalEntry{}
+		return decode(data, v, (*decoder).journalEntry)
 	}
 	return json.Unmarshal(data, v)
 }

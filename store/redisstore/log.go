@@ -3,9 +3,9 @@ package redisstore
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -34,28 +34,23 @@ const emptyID = `{"ID":""`
 // LogQuestion stores q, assigning an ID when it has none, and returns it.
 func (s *Store) LogQuestion(ctx context.Context, q caunoi.QuestionRecord) (caunoi.QuestionRecord, error) {
 	if q.ID == "" {
-		data, err := encode(q)
+		data, err := codec.Marshal(q)
 		if err != nil {
 			return caunoi.QuestionRecord{}, fmt.Errorf("log question: %w", err)
 		}
-		if rest, ok := strings.CutPrefix(string(data), emptyID); ok {
-			id, err := logScript.Run(ctx, s.c, []string{s.key("q", "seq"), s.key("q", "at")},
-				s.key("q", ""), rest, micros(q.At)).Text()
-			if err != nil {
-				return caunoi.QuestionRecord{}, fmt.Errorf("log question: %w", err)
-			}
-			q.ID = id
-			return q, nil
+		rest, ok := strings.CutPrefix(string(data), emptyID)
+		if !ok {
+			return caunoi.QuestionRecord{}, errors.New("log question: the ID is not the first field of the record's JSON")
 		}
-	}
-	if q.ID == "" {
-		n, err := s.c.Incr(ctx, s.key("q", "seq")).Result()
+		id, err := logScript.Run(ctx, s.c, []string{s.key("q", "seq"), s.key("q", "at")},
+			s.key("q", ""), rest, micros(q.At)).Text()
 		if err != nil {
 			return caunoi.QuestionRecord{}, fmt.Errorf("log question: %w", err)
 		}
-		q.ID = "Q" + strconv.FormatInt(n, 10)
+		q.ID = id
+		return q, nil
 	}
-	data, err := encode(q)
+	data, err := codec.Marshal(q)
 	if err != nil {
 		return caunoi.QuestionRecord{}, fmt.Errorf("log question: %w", err)
 	}
@@ -102,7 +97,7 @@ func (s *Store) UpdateQuestion(ctx context.Context, id string, fn func(*caunoi.Q
 			return err
 		}
 		q.ID = id
-		data, err := encode(q)
+		data, err := codec.Marshal(q)
 		if err != nil {
 			return err
 		}
@@ -191,7 +186,7 @@ return 1
 
 // Append stores e unless its ID is pending or remembered as done.
 func (s *Store) Append(ctx context.Context, e caunoi.JournalEntry) (bool, error) {
-	data, err := encode(e)
+	data, err := codec.Marshal(e)
 	if err != nil {
 		return false, fmt.Errorf("journal update %d: %w", e.ID, err)
 	}

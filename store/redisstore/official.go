@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/codec"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -33,7 +34,7 @@ func (s *Store) Official(ctx context.Context, id caunoi.UserID) (caunoi.Official
 // PutOfficial creates or replaces a person and moves them between the role
 // and department indexes.
 func (s *Store) PutOfficial(ctx context.Context, o caunoi.Official) error {
-	data, err := encode(o)
+	data, err := codec.Marshal(o)
 	if err != nil {
 		return fmt.Errorf("put official %d: %w", o.ID, err)
 	}
@@ -133,7 +134,7 @@ func (s *Store) CreateInvite(ctx context.Context, inv caunoi.Invite) error {
 	if inv.Code == "" {
 		return fmt.Errorf("create invite: empty code: %w", caunoi.ErrInvalid)
 	}
-	data, err := encode(inv)
+	data, err := codec.Marshal(inv)
 	if err != nil {
 		return fmt.Errorf("create invite: %w", err)
 	}
@@ -180,11 +181,11 @@ func (s *Store) RedeemInvite(ctx context.Context, code string, o caunoi.Official
 		}
 		inv.UsedBy, inv.UsedAt = o.ID, now
 		merged := inv.Grant(o)
-		invData, err := encode(inv)
+		invData, err := codec.Marshal(inv)
 		if err != nil {
 			return err
 		}
-		offData, err := encode(merged)
+		offData, err := codec.Marshal(merged)
 		if err != nil {
 			return err
 		}
@@ -209,7 +210,7 @@ func (s *Store) ReplaceCommunes(ctx context.Context, communes []caunoi.Commune) 
 		if c.Code == "" {
 			return fmt.Errorf("replace communes: commune with empty code: %w", caunoi.ErrInvalid)
 		}
-		data, err := encode(c)
+		data, err := codec.Marshal(c)
 		if err != nil {
 			return fmt.Errorf("replace communes: %w", err)
 		}

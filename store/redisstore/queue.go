@@ -201,7 +201,7 @@ func enqueueArgs(args []any, msgs []caunoi.OutMessage) ([]any, error) {
 		if m.Key == "" {
 			return nil, fmt.Errorf("enqueue: message without key: %w", caunoi.ErrInvalid)
 		}
-		data, err := encode(m)
+		data, err := codec.Marshal(m)
 		if err != nil {
 			return nil, fmt.Errorf("enqueue: %w", err)
 		}
@@ -318,7 +318,7 @@ func (s *Store) rewrite(ctx context.Context, read func() (chat int64, changed []
 		}
 		args := []any{chatHex(chat)}
 		for i, m := range msgs {
-			data, err := encode(m)
+			data, err := codec.Marshal(m)
 			if err != nil {
 				return err
 			}

@@ -189,12 +189,6 @@ func getJSON(ctx context.Context, c redis.Cmdable, key string, v any) error {
 	return codec.Unmarshal(data, v)
 }
 
-// encode is json.Marshal (codec.Marshal); it fails only on values JSON cannot hold (a NaN
-// score), which callers report as caunoi.ErrInvalid.
-func encode(v any) ([]byte, error) {
-	return codec.Marshal(v)
-}
-
 // micros is the sorted-set score for t: microseconds since 1970, exact in a
 // float64 for any date people will use.
 func micros(t time.Time) float64 { return float64(t.UnixMicro()) }

@@ -78,7 +78,7 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	}
 	year := t.Created.Year()
 	numPrefix := fmt.Sprintf("%s-%04d-", prefix, year)
-	quoted, err := encode(numPrefix)
+	quoted, err := codec.Marshal(numPrefix)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
@@ -108,7 +108,7 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	val, _ := res[1].(string)
 	if created, _ := res[0].(int64); created == 0 {
 		var got caunoi.Ticket
-		if err := codec.DecodeTicket([]byte(val), &got); err != nil {
+		if err := codec.Unmarshal([]byte(val), &got); err != nil {
 			return caunoi.Ticket{}, false, fmt.Errorf("create ticket: earlier ticket: %w", err)
 		}
 		return got, false, nil
@@ -258,7 +258,7 @@ return {cur, redis.call('LLEN', KEYS[2])}
 
 func decodeState(raw string, n int64) (ticketState, error) {
 	st := ticketState{raw: raw, n: n}
-	if err := codec.DecodeTicket([]byte(raw), &st.t); err != nil {
+	if err := codec.Unmarshal([]byte(raw), &st.t); err != nil {
 		return ticketState{}, err
 	}
 	return st, nil
@@ -308,7 +308,7 @@ func (s *Store) Events(ctx context.Context, number string) ([]caunoi.Event, erro
 	}
 	out := make([]caunoi.Event, len(list.Val()))
 	for i, v := range list.Val() {
-		if err := codec.DecodeEvent([]byte(v), &out[i]); err != nil {
+		if err := codec.Unmarshal([]byte(v), &out[i]); err != nil {
 			return nil, fmt.Errorf("events of ticket %s: %w", number, err)
 		}
 	}
@@ -348,7 +348,7 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 		}
 		err = mgetJSON(ctx, s.c, keys, func(data []byte) error {
 			var t caunoi.Ticket
-			if err := codec.DecodeTicket(data, &t); err != nil {
+			if err := codec.Unmarshal(data, &t); err != nil {
 				return err
 			}
 			if f.Matches(t) {
