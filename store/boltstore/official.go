@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/codec"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -41,7 +42,7 @@ func (s *Store) Officials(ctx context.Context, role caunoi.Role, department stri
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bktOfficials).ForEach(func(k, v []byte) error {
 			var o caunoi.Official
-			if err := json.Unmarshal(v, &o); err != nil {
+			if err := codec.Unmarshal(v, &o); err != nil {
 				return err
 			}
 			if role != "" && !o.Has(role) {

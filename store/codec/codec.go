@@ -1,5 +1,6 @@
-// Package codec writes and reads the JSON of tickets and events, the
-// records both stores rewrite on every ticket change, without reflection.
+// Package codec writes and reads the JSON of the records the stores handle
+// on every update (tickets, events, outbox messages, journal entries,
+// officials, question records) without reflection.
 //
 // The output is byte for byte what encoding/json writes for the same value,
 // so data written by either path reads back with the other and existing
@@ -39,19 +40,8 @@ func appendTicket(b []byte, t *caunoi.Ticket) ([]byte, error) {
 	b = append(b, `,"Question":`...)
 	b = appendString(b, t.Question)
 	b = append(b, `,"Results":`...)
-	if t.Results == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range t.Results {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if b, err = appendCandidate(b, &t.Results[i]); err != nil {
-				return nil, err
-			}
-		}
-		b = append(b, ']')
+	if b, err = appendCandidates(b, t.Results); err != nil {
+		return nil, err
 	}
 	b = append(b, `,"Attachments":`...)
 	b = appendAttachments(b, t.Attachments)
@@ -123,6 +113,23 @@ func appendEvent(b []byte, e *caunoi.Event) ([]byte, error) {
 	b = append(b, `,"Key":`...)
 	b = appendString(b, e.Key)
 	return append(b, '}'), nil
+}
+
+func appendCandidates(b []byte, cs []caunoi.Candidate) ([]byte, error) {
+	if cs == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	for i := range cs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendCandidate(b, &cs[i]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
 }
 
 func appendCandidate(b []byte, c *caunoi.Candidate) ([]byte, error) {
@@ -603,20 +610,7 @@ func (d *decoder) ticket(t *caunoi.Ticket) bool {
 		case "Question":
 			t.Question, ok = d.string()
 		case "Results":
-			var null bool
-			null, ok = d.array(func() bool {
-				var c caunoi.Candidate
-				if !d.candidate(&c) {
-					return false
-				}
-				t.Results = append(t.Results, c)
-				return true
-			})
-			if null {
-				t.Results = nil
-			} else if t.Results == nil {
-				t.Results = []caunoi.Candidate{}
-			}
+			t.Results, ok = d.candidates()
 		case "Attachments":
 			t.Attachments, ok = d.attachments()
 		case "Status":
@@ -654,6 +648,23 @@ func (d *decoder) ticket(t *caunoi.Ticket) bool {
 		}
 		return ok
 	})
+}
+
+// candidates reads an array of candidates or null.
+func (d *decoder) candidates() ([]caunoi.Candidate, bool) {
+	var cs []caunoi.Candidate
+	null, ok := d.array(func() bool {
+		var c caunoi.Candidate
+		if !d.candidate(&c) {
+			return false
+		}
+		cs = append(cs, c)
+		return true
+	})
+	if !null && cs == nil {
+		cs = []caunoi.Candidate{}
+	}
+	return cs, ok
 }
 
 func (d *decoder) candidate(c *caunoi.Candidate) bool {
@@ -787,8 +798,8 @@ func appendBytes(b []byte, p []byte) []byte {
 }
 
 // Marshal is json.Marshal, on the fast path for tickets, events, outbox
-// messages and journal entries. A value JSON cannot hold (a NaN score, a
-// year after 9999) is caunoi.ErrInvalid.
+// messages, journal entries, officials and question records. A value JSON
+// cannot hold (a NaN score, a year after 9999) is caunoi.ErrInvalid.
 func Marshal(v any) ([]byte, error) {
 	var (
 		data []byte
@@ -811,6 +822,14 @@ func Marshal(v any) ([]byte, error) {
 		data, err = appendJournalEntry(nil, &v)
 	case *caunoi.JournalEntry:
 		data, err = appendJournalEntry(nil, v)
+	case caunoi.Official:
+		data, err = appendOfficial(nil, &v)
+	case *caunoi.Official:
+		data, err = appendOfficial(nil, v)
+	case caunoi.QuestionRecord:
+		data, err = appendQuestion(nil, &v)
+	case *caunoi.QuestionRecord:
+		data, err = appendQuestion(nil, v)
 	default:
 		data, err = json.Marshal(v)
 	}
@@ -821,7 +840,8 @@ func Marshal(v any) ([]byte, error) {
 }
 
 // Unmarshal is json.Unmarshal, on the fast path for tickets, events, outbox
-// messages and journal entries, which it resets first.
+// messages, journal entries, officials and question records, which it
+// resets first.
 func Unmarshal(data []byte, v any) error {
 	switch v := v.(type) {
 	case *caunoi.Ticket:
@@ -832,6 +852,10 @@ func Unmarshal(data []byte, v any) error {
 		return decode(data, v, (*decoder).outMessage)
 	case *caunoi.JournalEntry:
 		return decode(data, v, (*decoder).journalEntry)
+	case *caunoi.Official:
+		return decode(data, v, (*decoder).official)
+	case *caunoi.QuestionRecord:
+		return decode(data, v, (*decoder).question)
 	}
 	return json.Unmarshal(data, v)
 }
@@ -924,6 +948,146 @@ func (d *decoder) journalEntry(e *caunoi.JournalEntry) bool {
 			e.Payload, ok = d.bytes()
 		case "Received":
 			e.Received, ok = d.time()
+		}
+		return ok
+	})
+}
+
+// appendOfficial appends the JSON of o to b, as json.Marshal writes it.
+func appendOfficial(b []byte, o *caunoi.Official) ([]byte, error) {
+	b = append(b, `{"ID":`...)
+	b = strconv.AppendInt(b, int64(o.ID), 10)
+	b = append(b, `,"Name":`...)
+	b = appendString(b, o.Name)
+	b = append(b, `,"Position":`...)
+	b = appendString(b, o.Position)
+	b = append(b, `,"Commune":`...)
+	b = appendString(b, o.Commune)
+	b = append(b, `,"Department":`...)
+	b = appendString(b, o.Department)
+	b = append(b, `,"Roles":`...)
+	if o.Roles == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, r := range o.Roles {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, string(r))
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"Registered":`...)
+	b, err := appendTime(b, o.Registered)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+func (d *decoder) official(o *caunoi.Official) bool {
+	return d.object(func(key []byte) bool {
+		var ok bool
+		switch string(key) {
+		case "ID":
+			ok = integer(d, &o.ID, 64)
+		case "Name":
+			o.Name, ok = d.string()
+		case "Position":
+			o.Position, ok = d.string()
+		case "Commune":
+			o.Commune, ok = d.string()
+		case "Department":
+			o.Department, ok = d.string()
+		case "Roles":
+			var null bool
+			null, ok = d.array(func() bool {
+				var r caunoi.Role
+				ok := str(d, &r)
+				o.Roles = append(o.Roles, r)
+				return ok
+			})
+			if null {
+				o.Roles = nil
+			} else if o.Roles == nil {
+				o.Roles = []caunoi.Role{}
+			}
+		case "Registered":
+			o.Registered, ok = d.time()
+		}
+		return ok
+	})
+}
+
+// appendQuestion appends the JSON of q to b, as json.Marshal writes it.
+func appendQuestion(b []byte, q *caunoi.QuestionRecord) ([]byte, error) {
+	var err error
+	b = append(b, `{"ID":`...)
+	b = appendString(b, q.ID)
+	b = append(b, `,"Asker":`...)
+	b = strconv.AppendInt(b, int64(q.Asker), 10)
+	b = append(b, `,"Commune":`...)
+	b = appendString(b, q.Commune)
+	b = append(b, `,"Text":`...)
+	b = appendString(b, q.Text)
+	b = append(b, `,"Confidence":`...)
+	b = strconv.AppendInt(b, int64(q.Confidence), 10)
+	b = append(b, `,"Top":`...)
+	if b, err = appendCandidates(b, q.Top); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"Version":`...)
+	b = appendString(b, q.Version)
+	b = append(b, `,"At":`...)
+	if b, err = appendTime(b, q.At); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"Helpful":`...)
+	switch {
+	case q.Helpful == nil:
+		b = append(b, "null"...)
+	case *q.Helpful:
+		b = append(b, "true"...)
+	default:
+		b = append(b, "false"...)
+	}
+	b = append(b, `,"Escalated":`...)
+	b = appendString(b, q.Escalated)
+	return append(b, '}'), nil
+}
+
+func (d *decoder) question(q *caunoi.QuestionRecord) bool {
+	return d.object(func(key []byte) bool {
+		var ok bool
+		switch string(key) {
+		case "ID":
+			q.ID, ok = d.string()
+		case "Asker":
+			ok = integer(d, &q.Asker, 64)
+		case "Commune":
+			q.Commune, ok = d.string()
+		case "Text":
+			q.Text, ok = d.string()
+		case "Confidence":
+			ok = integer(d, &q.Confidence, strconv.IntSize)
+		case "Top":
+			q.Top, ok = d.candidates()
+		case "Version":
+			q.Version, ok = d.string()
+		case "At":
+			q.At, ok = d.time()
+		case "Helpful":
+			switch {
+			case d.literal("null"):
+				q.Helpful, ok = nil, true
+			case d.literal("true"):
+				q.Helpful, ok = new(true), true
+			case d.literal("false"):
+				q.Helpful, ok = new(false), true
+			}
+		case "Escalated":
+			q.Escalated, ok = d.string()
 		}
 		return ok
 	})

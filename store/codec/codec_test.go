@@ -20,7 +20,15 @@ import (
 func fill(r *rand.Rand, v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Pointer:
+		if v.IsNil() {
+			if r.IntN(3) == 0 {
+				return
+			}
+			v.Set(reflect.New(v.Type().Elem()))
+		}
 		fill(r, v.Elem())
+	case reflect.Bool:
+		v.SetBool(r.IntN(2) == 0)
 	case reflect.Struct:
 		if v.Type() == reflect.TypeFor[time.Time]() {
 			v.Set(reflect.ValueOf(randTime(r)))
@@ -126,6 +134,8 @@ func TestMatchesEncodingJSON(t *testing.T) {
 	matchesJSON(t, 3, 5000, (*decoder).event)
 	matchesJSON(t, 7, 3000, (*decoder).outMessage)
 	matchesJSON(t, 8, 3000, (*decoder).journalEntry)
+	matchesJSON(t, 9, 3000, (*decoder).official)
+	matchesJSON(t, 10, 3000, (*decoder).question)
 }
 
 func matchesJSON[T any](t *testing.T, seed uint64, n int, read func(*decoder, *T) bool) {
@@ -223,6 +233,16 @@ var unusual = []string{
 	`{"Payload":[104,105]}`,
 	`{"ID":1,"Chat":-100123,"Received":"2026-01-02T03:04:05Z"}`,
 	`{"Key":"k","Attempts":2,"NotBefore":"2026-01-02T03:04:05.5+07:00"}`,
+	`{"ID":7,"Roles":["official","staff"],"Registered":"2025-07-01T08:00:00+07:00"}`,
+	`{"Roles":["a"],"Roles":null}`,
+	`{"Roles":[1]}`,
+	`{"ID":"Q1","Helpful":true,"Top":[{"Score":0.5}]}`,
+	`{"Helpful":false,"Helpful":null}`,
+	`{"Helpful":null}`,
+	`{"Helpful":"true"}`,
+	`{"Helpful":1}`,
+	`{"Helpful":tru}`,
+	`{"Confidence":2,"Escalated":"TP-2025-000001"}`,
 }
 
 func TestDecodeUnusualAsEncodingJSON(t *testing.T) {
@@ -239,6 +259,8 @@ func checkDecode(t *testing.T, in []byte) {
 	decodesAsJSON[caunoi.Event](t, in)
 	decodesAsJSON[caunoi.OutMessage](t, in)
 	decodesAsJSON[caunoi.JournalEntry](t, in)
+	decodesAsJSON[caunoi.Official](t, in)
+	decodesAsJSON[caunoi.QuestionRecord](t, in)
 }
 
 func decodesAsJSON[T any](t *testing.T, in []byte) {
@@ -271,6 +293,16 @@ func FuzzDecode(f *testing.F) {
 		var m caunoi.OutMessage
 		fill(r, reflect.ValueOf(&m))
 		if b, err := json.Marshal(m); err == nil {
+			f.Add(b)
+		}
+		var o caunoi.Official
+		fill(r, reflect.ValueOf(&o))
+		if b, err := json.Marshal(o); err == nil {
+			f.Add(b)
+		}
+		var q caunoi.QuestionRecord
+		fill(r, reflect.ValueOf(&q))
+		if b, err := json.Marshal(q); err == nil {
 			f.Add(b)
 		}
 	}

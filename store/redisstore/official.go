@@ -114,7 +114,7 @@ func (s *Store) Officials(ctx context.Context, role caunoi.Role, department stri
 	var out []caunoi.Official
 	err = mgetJSON(ctx, s.c, keys, func(data []byte) error {
 		var o caunoi.Official
-		if err := json.Unmarshal(data, &o); err != nil {
+		if err := codec.Unmarshal(data, &o); err != nil {
 			return err
 		}
 		if (role == "" || o.Has(role)) && (department == "" || o.Department == department) {
