@@ -63,6 +63,11 @@ func (c *apiClient) sendMessage(ctx context.Context, p sendMessageRequest) (int,
 	if err != nil {
 		return 0, fmt.Errorf("sendMessage: read answer: %w", err)
 	}
+	if resp.StatusCode == http.StatusOK {
+		if id, ok := leadingMessageID(data); ok {
+			return id, nil
+		}
+	}
 	var r struct {
 		OK     bool `json:"ok"`
 		Result struct {
@@ -105,4 +110,34 @@ func (c *apiClient) sendMessage(ctx context.Context, p sendMessageRequest) (int,
 		}
 	}
 	return 0, fmt.Errorf("sendMessage: telegram answered %d %s", r.ErrorCode, r.Description)
+}
+
+// okPrefix is how Telegram (and the emulator) begin a successful answer
+// that carries a message.
+const okPrefix = `{"ok":true,"result":{"message_id":`
+
+// leadingMessageID reads the message id from a successful answer that
+// begins as Telegram writes it, without reading the echoed message behind
+// it (the answer's text and entities: most of its bytes). Any other answer
+// is left to the full decoding.
+func leadingMessageID(data []byte) (int, bool) {
+	rest, ok := bytes.CutPrefix(data, []byte(okPrefix))
+	if !ok {
+		return 0, false
+	}
+	id := 0
+	for i, c := range rest {
+		switch {
+		case c >= '0' && c <= '9' && i < 15:
+			if i == 1 && rest[0] == '0' {
+				return 0, false
+			}
+			id = id*10 + int(c-'0')
+		case (c == ',' || c == '}') && i > 0:
+			return id, true
+		default:
+			return 0, false
+		}
+	}
+	return 0, false
 }

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -88,5 +89,46 @@ func TestSendMessageErrorHidesToken(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "bi-mat-khong-lo") {
 		t.Errorf("the error shows the token: %v", err)
+	}
+}
+
+// TestLeadingMessageID holds the shortcut to the full decoding: it gives
+// the same id where it answers, and leaves everything else alone.
+func TestLeadingMessageID(t *testing.T) {
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{`{"ok":true,"result":{"message_id":42,"date":1,"chat":{"id":5,"type":"private"},"text":"x"}}`, true},
+		{`{"ok":true,"result":{"message_id":7}}`, true},
+		{`{"ok":true,"result":{"message_id":0,"date":1}}`, true},
+		{`{"ok":true,"result":{"message_id":123456789012345,"date":1}}`, true},
+		{`{"ok":true,"result":{"message_id":1234567890123456,"date":1}}`, false},
+		{`{"ok":true,"result":{"message_id":012,"date":1}}`, false},
+		{`{"ok":true,"result":{"message_id":-1,"date":1}}`, false},
+		{`{"ok":true,"result":{"message_id":1.5,"date":1}}`, false},
+		{`{"ok":true,"result":{"message_id":,"date":1}}`, false},
+		{`{"ok":true,"result":{"message_id":12`, false},
+		{`{"ok":true,"result":{"message_id":"12"}}`, false},
+		{`{"ok":true, "result":{"message_id":12}}`, false},
+		{`{"result":{"message_id":12},"ok":true}`, false},
+		{`{"ok":false,"error_code":400,"description":"Bad Request"}`, false},
+	} {
+		id, ok := leadingMessageID([]byte(tc.in))
+		if ok != tc.ok {
+			t.Errorf("leadingMessageID(%s) ok = %v, want %v", tc.in, ok, tc.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		var full struct {
+			Result struct {
+				MessageID int `json:"message_id"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal([]byte(tc.in), &full); err == nil && full.Result.MessageID != id {
+			t.Errorf("leadingMessageID(%s) = %d, the full decoding gives %d", tc.in, id, full.Result.MessageID)
+		}
 	}
 }

@@ -1092,3 +1092,40 @@ func (d *decoder) question(q *caunoi.QuestionRecord) bool {
 		return ok
 	})
 }
+
+// Reader gives records kept outside this package the same fast path: it
+// reads the compact JSON encoding/json writes, and each method reports false
+// as soon as the input is anything else, when the caller should start over
+// with json.Unmarshal. An object with a key seen twice is refused too.
+type Reader struct{ d decoder }
+
+// NewReader returns a Reader at the start of data.
+func NewReader(data []byte) *Reader { return &Reader{decoder{data: data}} }
+
+// Object reads an object, calling field after each key with the Reader at
+// the key's value; field reads the value and reports false to refuse.
+func (r *Reader) Object(field func(key []byte) bool) bool { return r.d.object(field) }
+
+// Array reads an array, calling elem at each element, or null.
+func (r *Reader) Array(elem func() bool) (null, ok bool) { return r.d.array(elem) }
+
+// Text reads a string, escapes decoded.
+func (r *Reader) Text() (string, bool) { return r.d.string() }
+
+// Int reads an integer that fits in bits bits.
+func (r *Reader) Int(bits int) (int64, bool) { return r.d.int(bits) }
+
+// Bool reads true or false.
+func (r *Reader) Bool() (v, ok bool) {
+	if r.d.literal("true") {
+		return true, true
+	}
+	return false, r.d.literal("false")
+}
+
+// End reports whether all the input has been read.
+func (r *Reader) End() bool { return r.d.end() }
+
+// AppendString appends s to b as a JSON string, escaped as encoding/json
+// escapes it.
+func AppendString(b []byte, s string) []byte { return appendString(b, s) }
