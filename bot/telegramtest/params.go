@@ -280,15 +280,11 @@ func topLevelMatches(a args, name string, v arg, t string) bool {
 		return ok
 	case "String":
 		if v.raw != nil {
-			var x any
-			if json.Unmarshal(v.raw, &x) != nil {
-				return false
-			}
-			switch x.(type) {
-			case string, json.Number, float64, bool:
-				return true
-			}
-			return false
+			// raw is one valid JSON value (the body was decoded as an
+			// object): its first byte tells a string, number or boolean,
+			// which Telegram takes as text, from an object, array or null.
+			raw := bytes.TrimLeft(v.raw, " \t\r\n")
+			return len(raw) > 0 && (raw[0] == '"' || raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9' || raw[0] == 't' || raw[0] == 'f')
 		}
 		return true
 	}
