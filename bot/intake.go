@@ -369,7 +369,8 @@ func (d *dispatcher) poke() {
 
 // run dispatches until ctx is done, then waits for running handlers.
 func (d *dispatcher) run(ctx context.Context) error {
-	sem := make(chan struct{}, d.limit)
+	workers := newPool(d.limit)
+	defer workers.close()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	tick := time.NewTicker(time.Second)
@@ -400,7 +401,7 @@ func (d *dispatcher) run(ctx context.Context) error {
 			pending, d.inbox = d.inbox, nil
 			d.mu.Unlock()
 		}
-		owned := map[int64]bool{}
+		owned := d.takeLeases(ctx, pending)
 		for _, e := range pending {
 			d.mu.Lock()
 			skip := d.queued[e.ID] || d.done[e.ID] || d.donePrev[e.ID]
@@ -413,25 +414,9 @@ func (d *dispatcher) run(ctx context.Context) error {
 				// Another replica may own the chat: leave it to them.
 				ok, seen := owned[e.Chat]
 				if !seen {
-					var err error
-					ok, err = d.leases.take(ctx, "handle", e.Chat)
-					if err != nil && ctx.Err() == nil {
-						d.log.Error("take chat lease", "chat_id", e.Chat, "err", err)
-					}
-					d.mu.Lock()
-					fresh := ok && d.leases.locker != nil && !d.held[e.Chat]
-					if fresh {
-						// Just taken over: this list was read before, and
-						// may hold updates the previous owner finished.
-						// Read the journal again as the owner.
-						d.held[e.Chat] = true
-						d.rescan = true
-						ok = false
-					}
-					d.mu.Unlock()
-					if fresh {
-						d.poke()
-					}
+					// Its handler finished after the leases were taken.
+					oks, errs := d.leases.takeAll(ctx, "handle", []int64{e.Chat})
+					ok = d.own(ctx, e.Chat, oks[0], errs[0])
 					owned[e.Chat] = ok
 				}
 				if !ok {
@@ -444,7 +429,7 @@ func (d *dispatcher) run(ctx context.Context) error {
 			if !d.running[e.Chat] {
 				d.running[e.Chat] = true
 				wg.Add(1)
-				go d.drain(ctx, &wg, sem, e.Chat)
+				go d.drain(ctx, &wg, workers, e.Chat)
 			}
 			d.mu.Unlock()
 		}
@@ -461,12 +446,59 @@ func (d *dispatcher) run(ctx context.Context) error {
 	}
 }
 
+// takeLeases takes the handling leases of the chats in pending that no
+// handler of this replica is running, side by side, and reports which this
+// replica may handle now.
+func (d *dispatcher) takeLeases(ctx context.Context, pending []caunoi.JournalEntry) map[int64]bool {
+	owned := map[int64]bool{}
+	var chats []int64
+	d.mu.Lock()
+	for _, e := range pending {
+		if d.queued[e.ID] || d.done[e.ID] || d.donePrev[e.ID] || d.running[e.Chat] {
+			continue
+		}
+		if _, ok := owned[e.Chat]; !ok {
+			owned[e.Chat] = false
+			chats = append(chats, e.Chat)
+		}
+	}
+	d.mu.Unlock()
+	oks, errs := d.leases.takeAll(ctx, "handle", chats)
+	for i, chat := range chats {
+		owned[chat] = d.own(ctx, chat, oks[i], errs[i])
+	}
+	return owned
+}
+
+// own reports whether this replica may handle chat now, given the outcome
+// of taking its lease. A chat just taken over is not handled yet: the list
+// of pending updates was read before, and may hold updates the previous
+// owner finished, so the journal is read again as the owner.
+func (d *dispatcher) own(ctx context.Context, chat int64, ok bool, err error) bool {
+	if err != nil && ctx.Err() == nil {
+		d.log.Error("take chat lease", "chat_id", chat, "err", err)
+	}
+	d.mu.Lock()
+	fresh := ok && d.leases.locker != nil && !d.held[chat]
+	if fresh {
+		d.held[chat] = true
+		d.rescan = true
+		ok = false
+	}
+	d.mu.Unlock()
+	if fresh {
+		d.poke()
+	}
+	return ok
+}
+
 // pendingRead is how many journal entries one full read returns, by default.
 const pendingRead = 4096
 
 // drain handles chat's queue in order until it is empty.
-func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan struct{}, chat int64) {
+func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, workers *pool, chat int64) {
 	defer wg.Done()
+	handled := make(chan struct{}, 1)
 	for {
 		d.mu.Lock()
 		q := d.queues[chat]
@@ -485,9 +517,19 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 		d.queues[chat] = q[1:]
 		d.mu.Unlock()
 
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+		var (
+			marked bool
+			err    error
+			lost   bool
+		)
+		if !workers.do(ctx, func() {
+			defer func() { handled <- struct{}{} }()
+			if ok, err := d.leases.take(ctx, "handle", chat); err != nil || !ok {
+				lost = true
+				return
+			}
+			marked, err = d.safeHandle(ctx, e)
+		}) {
 			d.mu.Lock()
 			delete(d.queues, chat)
 			delete(d.running, chat)
@@ -495,10 +537,10 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 			d.mu.Unlock()
 			return
 		}
-		if ok, err := d.leases.take(ctx, "handle", chat); err != nil || !ok {
+		<-handled
+		if lost {
 			// Lost the chat (this replica stalled past the lease): give
 			// the rest back to whoever owns it now.
-			<-sem
 			d.mu.Lock()
 			for _, x := range d.queues[chat] {
 				delete(d.queued, x.ID)
@@ -510,8 +552,6 @@ func (d *dispatcher) drain(ctx context.Context, wg *sync.WaitGroup, sem chan str
 			d.mu.Unlock()
 			return
 		}
-		marked, err := d.safeHandle(ctx, e)
-		<-sem
 		var retry *retryableError
 		if ctx.Err() != nil || errors.As(err, &retry) {
 			// Interrupted by shutdown, or the store is unreachable: the

@@ -67,6 +67,46 @@ func (l *leases) take(ctx context.Context, kind string, chat int64) (bool, error
 	return got, err
 }
 
+// leaseWorkers bounds the leases taken or given up at once.
+const leaseWorkers = 32
+
+// takeAll takes or renews the leases on kind+chat for every chat, side by
+// side: one after another, each would cost a store round trip, and a
+// dispatcher or sender round may meet hundreds of chats.
+func (l *leases) takeAll(ctx context.Context, kind string, chats []int64) ([]bool, []error) {
+	oks, errs := make([]bool, len(chats)), make([]error, len(chats))
+	l.each(chats, func(i int, chat int64) {
+		oks[i], errs[i] = l.take(ctx, kind, chat)
+	})
+	return oks, errs
+}
+
+// dropAll gives up the leases on kind+chat for every chat, side by side.
+func (l *leases) dropAll(ctx context.Context, kind string, chats []int64) {
+	l.each(chats, func(_ int, chat int64) { l.drop(ctx, kind, chat) })
+}
+
+// each calls f for every chat, on up to leaseWorkers goroutines at once,
+// and returns when all calls have.
+func (l *leases) each(chats []int64, f func(i int, chat int64)) {
+	if l.locker == nil || len(chats) == 1 {
+		for i, chat := range chats {
+			f(i, chat)
+		}
+		return
+	}
+	sem := make(chan struct{}, leaseWorkers)
+	var wg sync.WaitGroup
+	for i, chat := range chats {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(i, chat)
+		})
+	}
+	wg.Wait()
+}
+
 // drop gives the lease up.
 func (l *leases) drop(ctx context.Context, kind string, chat int64) {
 	if l.locker == nil {

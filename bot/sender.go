@@ -104,7 +104,8 @@ func (s *sender) poke() {
 
 // run delivers until ctx is done. It returns only ctx's error.
 func (s *sender) run(ctx context.Context) error {
-	sem := make(chan struct{}, s.workers)
+	workers := newPool(s.workers)
+	defer workers.close()
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	tick := time.NewTicker(250 * time.Millisecond)
@@ -137,15 +138,9 @@ func (s *sender) run(ctx context.Context) error {
 			s.inflight[m.Key] = true
 			s.busy[m.Chat] = true
 			s.mu.Unlock()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
 			wg.Add(1)
-			go func(m caunoi.OutMessage) {
+			if !workers.do(ctx, func() {
 				defer wg.Done()
-				defer func() { <-sem }()
 				s.deliver(ctx, m)
 				s.mu.Lock()
 				delete(s.inflight, m.Key)
@@ -154,7 +149,10 @@ func (s *sender) run(ctx context.Context) error {
 				s.doneGen[m.Chat] = s.gen
 				s.mu.Unlock()
 				s.poke()
-			}(m)
+			}) {
+				wg.Done()
+				return ctx.Err()
+			}
 		}
 		if now := s.now(); now.Sub(lastForget) > time.Minute {
 			s.lim.forget(now)
@@ -248,49 +246,34 @@ func (s *sender) leased(ctx context.Context, due, heads []caunoi.OutMessage) []c
 		}
 	}
 	s.mu.Unlock()
-	for _, chat := range idle {
-		s.leases.drop(ctx, "send", chat)
-	}
-	// Take the leases side by side: a round may meet hundreds of chats,
-	// and one after another would cost a store round trip each.
-	keep := make([]bool, len(heads))
-	sem := make(chan struct{}, leaseWorkers)
-	var wg sync.WaitGroup
+	s.leases.dropAll(ctx, "send", idle)
+	chats := make([]int64, len(heads))
+	had := make([]bool, len(heads))
+	s.mu.Lock()
 	for i, m := range heads {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			s.mu.Lock()
-			had := s.owned[m.Chat]
-			s.mu.Unlock()
-			ok, err := s.leases.take(ctx, "send", m.Chat)
-			if err != nil && ctx.Err() == nil {
-				s.log.Error("take send lease", "chat_id", m.Chat, "err", err)
-			}
-			s.mu.Lock()
-			if ok {
-				s.owned[m.Chat] = true
-				s.ownedUse[m.Chat] = now
-			} else {
-				delete(s.owned, m.Chat)
-				delete(s.ownedUse, m.Chat)
-			}
-			s.mu.Unlock()
-			switch {
-			case ok && had:
-				keep[i] = true
-			case ok:
-				s.poke() // read the outbox again, now as the chat's owner
-			}
-		}()
+		chats[i], had[i] = m.Chat, s.owned[m.Chat]
 	}
-	wg.Wait()
+	s.mu.Unlock()
+	oks, errs := s.leases.takeAll(ctx, "send", chats)
 	var out []caunoi.OutMessage
 	for i, m := range heads {
-		if keep[i] {
+		if errs[i] != nil && ctx.Err() == nil {
+			s.log.Error("take send lease", "chat_id", m.Chat, "err", errs[i])
+		}
+		s.mu.Lock()
+		if oks[i] {
+			s.owned[m.Chat] = true
+			s.ownedUse[m.Chat] = now
+		} else {
+			delete(s.owned, m.Chat)
+			delete(s.ownedUse, m.Chat)
+		}
+		s.mu.Unlock()
+		switch {
+		case oks[i] && had[i]:
 			out = append(out, m)
+		case oks[i]:
+			s.poke() // read the outbox again, now as the chat's owner
 		}
 	}
 	return out
@@ -302,8 +285,6 @@ func (s *sender) leased(ctx context.Context, due, heads []caunoi.OutMessage) []c
 // chatLeaseTTL from then.
 const sendLeaseIdle = 5 * time.Second
 
-// leaseWorkers bounds the send leases taken at once.
-const leaseWorkers = 16
 
 // hold keeps chat's messages back until until, so that none overtakes the
 // one being retried.
