@@ -285,7 +285,6 @@ func (s *sender) leased(ctx context.Context, due, heads []caunoi.OutMessage) []c
 // chatLeaseTTL from then.
 const sendLeaseIdle = 5 * time.Second
 
-
 // hold keeps chat's messages back until until, so that none overtakes the
 // one being retried.
 func (s *sender) hold(chat int64, until time.Time) {
