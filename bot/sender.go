@@ -55,6 +55,8 @@ type sender struct {
 	owned map[int64]bool
 	// ownedUse is when each owned chat last had something to send.
 	ownedUse map[int64]time.Time
+	// idleSweep is when owned was last searched for idle chats.
+	idleSweep time.Time
 	// unrecorded are messages Telegram accepted whose records the store
 	// refused (a full disk, a lost connection): the binding that routes
 	// replies to their ticket, when they have one, and the "sent" record.
@@ -228,21 +230,28 @@ func (s *sender) heads(due []caunoi.OutMessage, now time.Time, gen uint64) []cau
 // seconds, does not pay for giving the lease up and taking it again; this
 // replica sends it, as it sees every due message.
 func (s *sender) leased(ctx context.Context, due, heads []caunoi.OutMessage) []caunoi.OutMessage {
-	present := make(map[int64]bool, len(due))
-	for _, m := range due {
-		present[m.Chat] = true
-	}
 	now := time.Now()
 	s.mu.Lock()
+	for _, m := range due {
+		if s.owned[m.Chat] {
+			s.ownedUse[m.Chat] = now
+		}
+	}
+	// Looking for idle chats means visiting every owned chat, thousands
+	// under load: once a second is enough, as an idle lease is given back
+	// after seconds.
 	var idle []int64
-	for chat := range s.owned {
-		switch {
-		case present[chat] || s.busy[chat]:
-			s.ownedUse[chat] = now
-		case now.Sub(s.ownedUse[chat]) > sendLeaseIdle:
-			idle = append(idle, chat)
-			delete(s.owned, chat)
-			delete(s.ownedUse, chat)
+	if now.Sub(s.idleSweep) >= time.Second {
+		s.idleSweep = now
+		for chat := range s.owned {
+			switch {
+			case s.busy[chat]:
+				s.ownedUse[chat] = now
+			case now.Sub(s.ownedUse[chat]) > sendLeaseIdle:
+				idle = append(idle, chat)
+				delete(s.owned, chat)
+				delete(s.ownedUse, chat)
+			}
 		}
 	}
 	s.mu.Unlock()
