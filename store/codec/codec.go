@@ -85,6 +85,43 @@ func appendTicket(b []byte, t *caunoi.Ticket) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// ticketSize is about the length of t's JSON, so that it is written into
+// one allocation: the names, numbers and times, and the text. Escapes can
+// make it longer; append then grows the buffer as usual.
+func ticketSize(t *caunoi.Ticket) int {
+	n := 512 + len(t.Number) + len(t.Department) + len(t.Commune) + len(t.Question) + len(t.IdemKey) + len(t.Status)
+	for i := range t.Results {
+		c := &t.Results[i]
+		n += 112 + len(c.PassageID) + len(c.EntryID) + len(c.Title) + len(c.Section)
+	}
+	for _, s := range t.Applied {
+		n += 4 + len(s)
+	}
+	return n + attachmentsSize(t.Attachments)
+}
+
+func questionSize(q *caunoi.QuestionRecord) int {
+	n := 256 + len(q.ID) + len(q.Commune) + len(q.Text) + len(q.Version) + len(q.Escalated)
+	for i := range q.Top {
+		c := &q.Top[i]
+		n += 112 + len(c.PassageID) + len(c.EntryID) + len(c.Title) + len(c.Section)
+	}
+	return n
+}
+
+func eventSize(e *caunoi.Event) int {
+	return 192 + len(e.Ticket) + len(e.Kind) + len(e.Text) + len(e.From) + len(e.To) + len(e.Department) + len(e.Key) + attachmentsSize(e.Attachments)
+}
+
+func attachmentsSize(as []caunoi.Attachment) int {
+	n := 0
+	for i := range as {
+		a := &as[i]
+		n += 64 + len(a.Kind) + len(a.Ref) + len(a.Name) + len(a.MIME)
+	}
+	return n
+}
+
 // appendEvent appends the JSON of e to b, as json.Marshal writes it.
 func appendEvent(b []byte, e *caunoi.Event) ([]byte, error) {
 	var err error
@@ -807,29 +844,29 @@ func Marshal(v any) ([]byte, error) {
 	)
 	switch v := v.(type) {
 	case caunoi.Ticket:
-		data, err = appendTicket(nil, &v)
+		data, err = appendTicket(make([]byte, 0, ticketSize(&v)), &v)
 	case *caunoi.Ticket:
-		data, err = appendTicket(nil, v)
+		data, err = appendTicket(make([]byte, 0, ticketSize(v)), v)
 	case caunoi.Event:
-		data, err = appendEvent(nil, &v)
+		data, err = appendEvent(make([]byte, 0, eventSize(&v)), &v)
 	case *caunoi.Event:
-		data, err = appendEvent(nil, v)
+		data, err = appendEvent(make([]byte, 0, eventSize(v)), v)
 	case caunoi.OutMessage:
-		data, err = appendOutMessage(nil, &v)
+		data, err = appendOutMessage(make([]byte, 0, 160+len(v.Key)+base64.StdEncoding.EncodedLen(len(v.Payload))), &v)
 	case *caunoi.OutMessage:
-		data, err = appendOutMessage(nil, v)
+		data, err = appendOutMessage(make([]byte, 0, 160+len(v.Key)+base64.StdEncoding.EncodedLen(len(v.Payload))), v)
 	case caunoi.JournalEntry:
-		data, err = appendJournalEntry(nil, &v)
+		data, err = appendJournalEntry(make([]byte, 0, 96+base64.StdEncoding.EncodedLen(len(v.Payload))), &v)
 	case *caunoi.JournalEntry:
-		data, err = appendJournalEntry(nil, v)
+		data, err = appendJournalEntry(make([]byte, 0, 96+base64.StdEncoding.EncodedLen(len(v.Payload))), v)
 	case caunoi.Official:
 		data, err = appendOfficial(nil, &v)
 	case *caunoi.Official:
 		data, err = appendOfficial(nil, v)
 	case caunoi.QuestionRecord:
-		data, err = appendQuestion(nil, &v)
+		data, err = appendQuestion(make([]byte, 0, questionSize(&v)), &v)
 	case *caunoi.QuestionRecord:
-		data, err = appendQuestion(nil, v)
+		data, err = appendQuestion(make([]byte, 0, questionSize(v)), v)
 	default:
 		data, err = json.Marshal(v)
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/store/codec"
@@ -188,6 +189,13 @@ func getJSON(ctx context.Context, c redis.Cmdable, key string, v any) error {
 	}
 	return codec.Unmarshal(data, v)
 }
+
+// bytesOf views s as bytes without copying, for reading only: a ticket
+// read back from Redis is decoded from it, about a kilobyte a call.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// stringOf views b as a string without copying; b must not change after.
+func stringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // micros is the sorted-set score for t: microseconds since 1970, exact in a
 // float64 for any date people will use.

@@ -177,7 +177,9 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 		}
 	}
 	for range maxTxAttempts {
-		cur := cloneTicket(st.t)
+		// st.t is this call's own (a fresh read, or the cache's copy) and
+		// only its scalar fields are looked at after fn: fn may change it.
+		cur := st.t
 		evs, err := fn(&cur)
 		if err != nil {
 			if fresh {
@@ -206,7 +208,7 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
 		if ok, _ := res.(int64); ok == 1 {
-			s.tickets.put(number, ticketState{raw: string(tdata), n: st.n + int64(len(evs)), t: cloneTicket(cur)})
+			s.tickets.put(number, ticketState{raw: stringOf(tdata), n: st.n + int64(len(evs)), t: cloneTicket(cur)})
 			return cur, nil
 		}
 		// Another writer got there first: try again on what it stored.
@@ -258,7 +260,7 @@ return {cur, redis.call('LLEN', KEYS[2])}
 
 func decodeState(raw string, n int64) (ticketState, error) {
 	st := ticketState{raw: raw, n: n}
-	if err := codec.Unmarshal([]byte(raw), &st.t); err != nil {
+	if err := codec.Unmarshal(bytesOf(raw), &st.t); err != nil {
 		return ticketState{}, err
 	}
 	return st, nil
@@ -308,7 +310,7 @@ func (s *Store) Events(ctx context.Context, number string) ([]caunoi.Event, erro
 	}
 	out := make([]caunoi.Event, len(list.Val()))
 	for i, v := range list.Val() {
-		if err := codec.Unmarshal([]byte(v), &out[i]); err != nil {
+		if err := codec.Unmarshal(bytesOf(v), &out[i]); err != nil {
 			return nil, fmt.Errorf("events of ticket %s: %w", number, err)
 		}
 	}
