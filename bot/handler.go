@@ -23,6 +23,9 @@ type reply struct {
 	msgs   []outgoing
 	keys   []string
 	after  []func(context.Context) error
+	// before are store writes started alongside the handling, waited for
+	// before the replies are stored.
+	before []<-chan error
 }
 
 // afterFlush runs f once the messages are stored in the outbox.
@@ -64,6 +67,11 @@ func (b *Bot) handle(ctx context.Context, upd *models.Update) error {
 	}
 	if err != nil {
 		return err
+	}
+	for _, c := range r.before {
+		if err := <-c; err != nil {
+			return err
+		}
 	}
 	if err := b.flush(ctx, r); err != nil {
 		return err
@@ -152,10 +160,18 @@ func (b *Bot) onPrivate(ctx context.Context, m *models.Message, r *reply) error 
 	chat := m.Chat.ID
 	actor := caunoi.UserID(m.From.ID)
 	// Someone who blocked the bot and writes again can be reached again.
-	if err := b.store.ReleaseChat(ctx, chat, b.now()); err != nil {
-		return &retryableError{err}
-	}
-	b.send.release(chat)
+	// Nothing the handling reads depends on it, so it goes to the store
+	// while the handling goes on: a round trip less before the answer.
+	released := make(chan error, 1)
+	r.before = append(r.before, released)
+	go func() {
+		if err := b.store.ReleaseChat(ctx, chat, b.now()); err != nil {
+			released <- &retryableError{err}
+			return
+		}
+		b.send.release(chat)
+		released <- nil
+	}()
 	text := m.Text
 	if text == "" {
 		text = m.Caption

@@ -377,3 +377,52 @@ func TestRepliesAndDoneInOneWrite(t *testing.T) {
 		t.Errorf("tickets of the official: %d, %v; want 1", len(tickets), err)
 	}
 }
+
+// failingRelease fails ReleaseChat the first time: the store is
+// unreachable for that call.
+type failingRelease struct {
+	Store
+	calls atomic.Int64
+}
+
+func (f *failingRelease) ReleaseChat(ctx context.Context, chat int64, now time.Time) error {
+	if f.calls.Add(1) == 1 {
+		return errors.New("store unreachable")
+	}
+	return f.Store.ReleaseChat(ctx, chat, now)
+}
+
+// TestReleaseChatAlongsideHandling: the release of a person's held messages
+// goes to the store while their message is handled. The held messages still
+// come before the answer, and when the release fails the whole update is
+// handled again, answered once.
+func TestReleaseChatAlongsideHandling(t *testing.T) {
+	f := &failingRelease{}
+	w := newBotWorld(t, "Lan", func(s Store) Store { f.Store = s; return f })
+	ctx := context.Background()
+	u := w.official.ID
+	// A message for Lan, held as if she had blocked the bot a week ago.
+	held := outgoing{Kind: outText, Chat: u, Text: "tin giữ lại"}
+	p, err := held.marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := w.clock.Now()
+	if err := w.store.Enqueue(ctx, []caunoi.OutMessage{{Key: "held", Chat: u, Payload: p, Created: now, NotBefore: now.Add(7 * 24 * time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(w.botMessages(u))
+	f.calls.Store(0)
+	w.send(u, u, "khai sinh cho trẻ")
+	w.idle()
+	if n := f.calls.Load(); n != 2 {
+		t.Errorf("ReleaseChat called %d times, want 2 (failed, then on the update's second handling)", n)
+	}
+	msgs := w.botMessages(u)[before:]
+	if len(msgs) != 2 {
+		t.Fatalf("Lan got %d messages, want the held one and one answer: %+v", len(msgs), msgs)
+	}
+	if msgs[0].Text != "tin giữ lại" {
+		t.Errorf("first message %q, want the held one", msgs[0].Text)
+	}
+}
