@@ -136,13 +136,20 @@ func (l *limiter) hold(chat int64, until time.Time) {
 	}
 }
 
+// slotHistory is how long a taken grid slot is kept after its time. A
+// reservation starts at its caller's present, so a past slot is never asked
+// for again; the margin covers a wall clock set back by a few seconds.
+// Keeping a minute of them held one entry per send for that minute: 1.5 MB
+// at 195 sends a second under raised limits.
+const slotHistory = 10 * time.Second
+
 // forget drops the state that no longer constrains any send at or after
-// now: grid slots more than a minute old, and chats whose next slot has come
-// and whose group window is empty. It keeps the maps small.
+// now: grid slots more than slotHistory old, and chats whose next slot has
+// come and whose group window is empty. It keeps the maps small.
 func (l *limiter) forget(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	cut := now.Add(-time.Minute).UnixNano() / max(1, int64(l.unit))
+	cut := now.Add(-slotHistory).UnixNano() / max(1, int64(l.unit))
 	for idx := range l.slots {
 		if idx < cut {
 			delete(l.slots, idx)

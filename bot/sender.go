@@ -156,7 +156,7 @@ func (s *sender) run(ctx context.Context) error {
 				return ctx.Err()
 			}
 		}
-		if now := s.now(); now.Sub(lastForget) > time.Minute {
+		if now := s.now(); now.Sub(lastForget) > time.Second {
 			s.lim.forget(now)
 			s.mu.Lock()
 			for chat, t := range s.released {
