@@ -32,6 +32,8 @@ type limiter struct {
 	unit  time.Duration  // grid step
 	slots map[int64]bool // taken grid indexes
 	chats map[int64]*chatRate
+	// chatsForgotten is when forget last dropped chats.
+	chatsForgotten time.Time
 }
 
 type chatRate struct {
@@ -143,9 +145,16 @@ func (l *limiter) hold(chat int64, until time.Time) {
 // at 195 sends a second under raised limits.
 const slotHistory = 10 * time.Second
 
+// chatHistory is how often chats are forgotten, and so at least how long
+// a chat's state outlives its next slot: a send that stalls keeps its
+// chat's gap from the call's end (sending), which needs the chat's state
+// through the call.
+const chatHistory = time.Minute
+
 // forget drops the state that no longer constrains any send at or after
-// now: grid slots more than slotHistory old, and chats whose next slot has
-// come and whose group window is empty. It keeps the maps small.
+// now: grid slots more than slotHistory old, and, once every chatHistory,
+// chats whose next slot has come and whose group window is empty. It keeps
+// the maps small; call it every second or so.
 func (l *limiter) forget(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -155,6 +164,10 @@ func (l *limiter) forget(now time.Time) {
 			delete(l.slots, idx)
 		}
 	}
+	if now.Sub(l.chatsForgotten) < chatHistory {
+		return
+	}
+	l.chatsForgotten = now
 	quiet := now.Add(-l.groupWin())
 	for id, c := range l.chats {
 		if !c.next.After(now) && (len(c.window) == 0 || !c.window[len(c.window)-1].After(quiet)) {
