@@ -196,11 +196,7 @@ func (b *Bot) NotifyEditors(ctx context.Context, rep ReloadReport) error {
 	for _, e := range editors {
 		for i, part := range splitHTML(text, maxMessageLen) {
 			o := outgoing{Kind: outText, Chat: int64(e.ID), Text: part}
-			payload, err := o.marshal()
-			if err != nil {
-				return err
-			}
-			out = append(out, caunoi.OutMessage{Key: fmt.Sprintf("%s:%d:%04d", key, e.ID, i), Chat: int64(e.ID), Payload: payload, Created: now, NotBefore: now})
+			out = append(out, caunoi.OutMessage{Key: fmt.Sprintf("%s:%d:%04d", key, e.ID, i), Chat: int64(e.ID), Payload: o.marshal(), Created: now, NotBefore: now})
 		}
 	}
 	if err := b.store.Enqueue(ctx, out); err != nil {

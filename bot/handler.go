@@ -91,14 +91,10 @@ func (b *Bot) flush(ctx context.Context, r *reply) error {
 	now := b.now()
 	out := make([]caunoi.OutMessage, 0, len(r.msgs))
 	for i, m := range r.msgs {
-		payload, err := m.marshal()
-		if err != nil {
-			return err
-		}
 		// One nanosecond apart: the messages of one update keep their order
 		// by Created alone, and no two of a chat share an instant.
 		created := now.Add(time.Duration(i))
-		out = append(out, caunoi.OutMessage{Key: r.keys[i], Chat: m.Chat, Payload: payload, Created: created, NotBefore: created})
+		out = append(out, caunoi.OutMessage{Key: r.keys[i], Chat: m.Chat, Payload: m.marshal(), Created: created, NotBefore: created})
 	}
 	// With nothing left to do after the replies are stored, storing them
 	// ends the update's handling too: one write instead of two.

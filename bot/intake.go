@@ -415,8 +415,8 @@ func (d *dispatcher) run(ctx context.Context) error {
 				ok, seen := owned[e.Chat]
 				if !seen {
 					// Its handler finished after the leases were taken.
-					oks, errs := d.leases.takeAll(ctx, "handle", []int64{e.Chat})
-					ok = d.own(ctx, e.Chat, oks[0], errs[0])
+					got, err := d.leases.take(ctx, "handle", e.Chat)
+					ok = d.own(ctx, e.Chat, got, err)
 					owned[e.Chat] = ok
 				}
 				if !ok {

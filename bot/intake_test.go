@@ -403,12 +403,8 @@ func TestReleaseChatAlongsideHandling(t *testing.T) {
 	u := w.official.ID
 	// A message for Lan, held as if she had blocked the bot a week ago.
 	held := outgoing{Kind: outText, Chat: u, Text: "tin giữ lại"}
-	p, err := held.marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := w.clock.Now()
-	if err := w.store.Enqueue(ctx, []caunoi.OutMessage{{Key: "held", Chat: u, Payload: p, Created: now, NotBefore: now.Add(7 * 24 * time.Hour)}}); err != nil {
+	if err := w.store.Enqueue(ctx, []caunoi.OutMessage{{Key: "held", Chat: u, Payload: held.marshal(), Created: now, NotBefore: now.Add(7 * 24 * time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
 	before := len(w.botMessages(u))

@@ -32,8 +32,6 @@ type limiter struct {
 	unit  time.Duration  // grid step
 	slots map[int64]bool // taken grid indexes
 	chats map[int64]*chatRate
-	// chatsForgotten is when forget last dropped chats.
-	chatsForgotten time.Time
 }
 
 type chatRate struct {
@@ -145,29 +143,33 @@ func (l *limiter) hold(chat int64, until time.Time) {
 // at 195 sends a second under raised limits.
 const slotHistory = 10 * time.Second
 
-// chatHistory is how often chats are forgotten, and so at least how long
-// a chat's state outlives its next slot: a send that stalls keeps its
-// chat's gap from the call's end (sending), which needs the chat's state
-// through the call.
-const chatHistory = time.Minute
-
-// forget drops the state that no longer constrains any send at or after
-// now: grid slots more than slotHistory old, and, once every chatHistory,
-// chats whose next slot has come and whose group window is empty. It keeps
-// the maps small; call it every second or so.
-func (l *limiter) forget(now time.Time) {
+// forgetSlots drops the grid slots more than slotHistory old. The sender
+// calls it every second.
+func (l *limiter) forgetSlots(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.dropSlots(now)
+}
+
+func (l *limiter) dropSlots(now time.Time) {
 	cut := now.Add(-slotHistory).UnixNano() / max(1, int64(l.unit))
 	for idx := range l.slots {
 		if idx < cut {
 			delete(l.slots, idx)
 		}
 	}
-	if now.Sub(l.chatsForgotten) < chatHistory {
-		return
-	}
-	l.chatsForgotten = now
+}
+
+// forget drops the state that no longer constrains any send at or after
+// now: old grid slots, and chats whose next slot has come and whose group
+// window is empty. The sender calls it once a minute: a send that stalls
+// keeps its chat's gap from the call's end (sending), which needs the
+// chat's state through the call, so chats must outlive their next slot by
+// far more than a stall.
+func (l *limiter) forget(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dropSlots(now)
 	quiet := now.Add(-l.groupWin())
 	for id, c := range l.chats {
 		if !c.next.After(now) && (len(c.window) == 0 || !c.window[len(c.window)-1].After(quiet)) {

@@ -190,28 +190,27 @@ func sortTimes(ts []time.Time) {
 	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
 }
 
-// TestLimiterForgetsSlotsOften: forget, called every second, drops the grid
-// slots older than slotHistory each time, but chats only once a minute, so
-// that a chat whose send stalls keeps its state (and its gap from the
-// call's end) through the call.
+// TestLimiterForgetsSlotsOften: forgetSlots, which the sender calls every
+// second, drops the grid slots older than slotHistory but no chat, so that
+// a chat whose send stalls keeps its state (and its gap from the call's
+// end) through the call; forget, once a minute, drops the chats too.
 func TestLimiterForgetsSlotsOften(t *testing.T) {
 	l := newLimiter(TelegramLimits)
 	t0 := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
-	l.forget(t0)
 	for chat := range int64(20) {
 		l.reserve(chat+1, false, t0)
 	}
 	if len(l.slots) != 20 {
 		t.Fatalf("%d slots taken, want 20", len(l.slots))
 	}
-	l.forget(t0.Add(slotHistory + 5*time.Second))
+	l.forgetSlots(t0.Add(slotHistory + 5*time.Second))
 	if len(l.slots) != 0 {
-		t.Errorf("forget left %d slots older than %v", len(l.slots), slotHistory)
+		t.Errorf("forgetSlots left %d slots older than %v", len(l.slots), slotHistory)
 	}
 	if len(l.chats) != 20 {
-		t.Errorf("forget dropped chats %v after the last sweep: %d left, want 20", slotHistory+5*time.Second, len(l.chats))
+		t.Errorf("forgetSlots dropped chats: %d left, want 20", len(l.chats))
 	}
-	l.forget(t0.Add(chatHistory + time.Second))
+	l.forget(t0.Add(time.Minute))
 	if len(l.chats) != 0 {
 		t.Errorf("forget left %d chats a minute later", len(l.chats))
 	}

@@ -49,7 +49,7 @@ type outgoing struct {
 
 // marshal writes o as json.Marshal does, without reflection: every message
 // the bot sends is written once and read back by the sender.
-func (o outgoing) marshal() ([]byte, error) {
+func (o outgoing) marshal() []byte {
 	b := make([]byte, 0, 64+len(o.Text))
 	b = append(b, `{"k":`...)
 	b = codec.AppendString(b, string(o.Kind))
@@ -91,7 +91,7 @@ func (o outgoing) marshal() ([]byte, error) {
 	b = appendStringField(b, `,"tp":`, o.Topic)
 	b = appendStringField(b, `,"tk":`, o.TopicKey)
 	b = appendStringField(b, `,"b":`, o.Bind)
-	return append(b, '}'), nil
+	return append(b, '}')
 }
 
 func appendIntField(b []byte, key string, v int) []byte {

@@ -85,11 +85,7 @@ func (b *Bot) Remind(ctx context.Context) error {
 			if !ok {
 				continue
 			}
-			m, err := outMessage(n.Key, o, now)
-			if err != nil {
-				return err
-			}
-			msgs = append(msgs, m)
+			msgs = append(msgs, outMessage(n.Key, o, now))
 		}
 	}
 	if b.cfg.DigestAt >= 0 {
@@ -99,11 +95,7 @@ func (b *Bot) Remind(ctx context.Context) error {
 		}
 		for _, d := range ds {
 			o := outgoing{Kind: outText, Chat: int64(d.To), Text: b.renderDigest(d)}
-			m, err := outMessage(d.Key, o, now)
-			if err != nil {
-				return err
-			}
-			msgs = append(msgs, m)
+			msgs = append(msgs, outMessage(d.Key, o, now))
 		}
 	}
 	if len(msgs) > 0 {
@@ -120,12 +112,8 @@ func (b *Bot) Remind(ctx context.Context) error {
 	return firstErr
 }
 
-func outMessage(key string, o outgoing, now time.Time) (caunoi.OutMessage, error) {
-	payload, err := o.marshal()
-	if err != nil {
-		return caunoi.OutMessage{}, err
-	}
-	return caunoi.OutMessage{Key: key, Chat: o.Chat, Payload: payload, Created: now, NotBefore: now}, nil
+func outMessage(key string, o outgoing, now time.Time) caunoi.OutMessage {
+	return caunoi.OutMessage{Key: key, Chat: o.Chat, Payload: o.marshal(), Created: now, NotBefore: now}
 }
 
 // renderReminder renders a reminder for its department's staff group; ok

@@ -106,13 +106,12 @@ func (s *sender) poke() {
 
 // run delivers until ctx is done. It returns only ctx's error.
 func (s *sender) run(ctx context.Context) error {
-	workers := newPool(s.workers)
+	workers := newPool(s.workers) // closing waits for the sends handed over
 	defer workers.close()
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	lastForget := s.now()
+	lastSlots := lastForget
 	var lastRead time.Time
 	for {
 		// Every delivery and every handled update wakes the sender; under
@@ -140,9 +139,7 @@ func (s *sender) run(ctx context.Context) error {
 			s.inflight[m.Key] = true
 			s.busy[m.Chat] = true
 			s.mu.Unlock()
-			wg.Add(1)
 			if !workers.do(ctx, func() {
-				defer wg.Done()
 				s.deliver(ctx, m)
 				s.mu.Lock()
 				delete(s.inflight, m.Key)
@@ -152,11 +149,15 @@ func (s *sender) run(ctx context.Context) error {
 				s.mu.Unlock()
 				s.poke()
 			}) {
-				wg.Done()
 				return ctx.Err()
 			}
 		}
-		if now := s.now(); now.Sub(lastForget) > time.Second {
+		now = s.now()
+		if now.Sub(lastSlots) > time.Second {
+			s.lim.forgetSlots(now)
+			lastSlots = now
+		}
+		if now.Sub(lastForget) > time.Minute {
 			s.lim.forget(now)
 			s.mu.Lock()
 			for chat, t := range s.released {

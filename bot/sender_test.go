@@ -51,7 +51,7 @@ func enqueueTexts(tb testing.TB, st caunoi.Outbox, chats []int64, n int) {
 	for i := 0; i < n; i++ {
 		for _, c := range chats {
 			o := outgoing{Kind: outText, Chat: c, Text: fmt.Sprintf("tin %03d", i)}
-			p, _ := o.marshal()
+			p := o.marshal()
 			out = append(out, caunoi.OutMessage{Key: fmt.Sprintf("t:%d:%04d", c, i), Chat: c, Payload: p,
 				Created: now.Add(time.Duration(i) * time.Microsecond), NotBefore: now})
 		}
@@ -189,9 +189,9 @@ func TestSenderDropsRefusedMessage(t *testing.T) {
 	st := MustOpenStore(t)
 	u := telegramtest.User{ID: addStartedUser(t, srv, "Lan")}
 	bad := outgoing{Kind: outText, Chat: u.ID, Text: "<b>không đóng thẻ"}
-	p, _ := bad.marshal()
+	p := bad.marshal()
 	good := outgoing{Kind: outText, Chat: u.ID, Text: "tin 000"}
-	q, _ := good.marshal()
+	q := good.marshal()
 	now := time.Now()
 	if err := st.Enqueue(context.Background(), []caunoi.OutMessage{
 		{Key: "a", Chat: u.ID, Payload: p, Created: now, NotBefore: now},
@@ -246,9 +246,9 @@ func TestSenderKeepsBindingUntilStored(t *testing.T) {
 	st := &refusingStore{Store: MustOpenStore(t)}
 	chat := addStartedUser(t, srv, "Lan")
 	card := outgoing{Kind: outText, Chat: chat, Text: "tin 000", Bind: "TP-2026-001"}
-	p, _ := card.marshal()
+	p := card.marshal()
 	next := outgoing{Kind: outText, Chat: chat, Text: "tin 001"}
-	q, _ := next.marshal()
+	q := next.marshal()
 	now := time.Now()
 	if err := st.Enqueue(context.Background(), []caunoi.OutMessage{
 		{Key: "a", Chat: chat, Payload: p, Created: now, NotBefore: now},
@@ -299,7 +299,7 @@ func TestSenderBindingPendingDuringSend(t *testing.T) {
 	chat := addStartedUser(t, srv, "Lan")
 	srv.Inject(telegramtest.Fault{Method: "sendMessage", ChatID: chat, Times: 1, Delay: 2 * time.Second})
 	card := outgoing{Kind: outText, Chat: chat, Text: "tin 000", Bind: "TP-2026-002"}
-	p, _ := card.marshal()
+	p := card.marshal()
 	now := time.Now()
 	if err := st.Enqueue(context.Background(), []caunoi.OutMessage{{Key: "a", Chat: chat, Payload: p, Created: now, NotBefore: now}}); err != nil {
 		t.Fatal(err)

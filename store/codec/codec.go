@@ -70,19 +70,23 @@ func appendTicket(b []byte, t *caunoi.Ticket) ([]byte, error) {
 	b = append(b, `,"Rating":`...)
 	b = strconv.AppendInt(b, int64(t.Rating), 10)
 	b = append(b, `,"Applied":`...)
-	if t.Applied == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, s := range t.Applied {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, s)
-		}
-		b = append(b, ']')
-	}
+	b = appendStrings(b, t.Applied)
 	return append(b, '}'), nil
+}
+
+// appendStrings appends a list of strings of any string type, or null.
+func appendStrings[T ~string](b []byte, ss []T) []byte {
+	if ss == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, string(s))
+	}
+	return append(b, ']')
 }
 
 // ticketSize is about the length of t's JSON, so that it is written into
@@ -90,10 +94,7 @@ func appendTicket(b []byte, t *caunoi.Ticket) ([]byte, error) {
 // make it longer; append then grows the buffer as usual.
 func ticketSize(t *caunoi.Ticket) int {
 	n := 512 + len(t.Number) + len(t.Department) + len(t.Commune) + len(t.Question) + len(t.IdemKey) + len(t.Status)
-	for i := range t.Results {
-		c := &t.Results[i]
-		n += 112 + len(c.PassageID) + len(c.EntryID) + len(c.Title) + len(c.Section)
-	}
+	n += candidatesSize(t.Results)
 	for _, s := range t.Applied {
 		n += 4 + len(s)
 	}
@@ -101,9 +102,13 @@ func ticketSize(t *caunoi.Ticket) int {
 }
 
 func questionSize(q *caunoi.QuestionRecord) int {
-	n := 256 + len(q.ID) + len(q.Commune) + len(q.Text) + len(q.Version) + len(q.Escalated)
-	for i := range q.Top {
-		c := &q.Top[i]
+	return 256 + len(q.ID) + len(q.Commune) + len(q.Text) + len(q.Version) + len(q.Escalated) + candidatesSize(q.Top)
+}
+
+func candidatesSize(cs []caunoi.Candidate) int {
+	n := 0
+	for i := range cs {
+		c := &cs[i]
 		n += 112 + len(c.PassageID) + len(c.EntryID) + len(c.Title) + len(c.Section)
 	}
 	return n
@@ -594,6 +599,21 @@ func (d *decoder) float() (float64, bool) {
 	return f, err == nil
 }
 
+// strs reads a list of strings of any string type, or null.
+func strs[T ~string](d *decoder) ([]T, bool) {
+	var ss []T
+	null, ok := d.array(func() bool {
+		var s T
+		ok := str(d, &s)
+		ss = append(ss, s)
+		return ok
+	})
+	if !null && ss == nil {
+		ss = []T{}
+	}
+	return ss, ok
+}
+
 // str reads a string into a field of any string type.
 func str[T ~string](d *decoder, p *T) bool {
 	s, ok := d.string()
@@ -671,17 +691,7 @@ func (d *decoder) ticket(t *caunoi.Ticket) bool {
 		case "Rating":
 			ok = integer(d, &t.Rating, strconv.IntSize)
 		case "Applied":
-			var null bool
-			null, ok = d.array(func() bool {
-				s, ok := d.string()
-				t.Applied = append(t.Applied, s)
-				return ok
-			})
-			if null {
-				t.Applied = nil
-			} else if t.Applied == nil {
-				t.Applied = []string{}
-			}
+			t.Applied, ok = strs[string](d)
 		}
 		return ok
 	})
@@ -1003,18 +1013,7 @@ func appendOfficial(b []byte, o *caunoi.Official) ([]byte, error) {
 	b = append(b, `,"Department":`...)
 	b = appendString(b, o.Department)
 	b = append(b, `,"Roles":`...)
-	if o.Roles == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, r := range o.Roles {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, string(r))
-		}
-		b = append(b, ']')
-	}
+	b = appendStrings(b, o.Roles)
 	b = append(b, `,"Registered":`...)
 	b, err := appendTime(b, o.Registered)
 	if err != nil {
@@ -1038,18 +1037,7 @@ func (d *decoder) official(o *caunoi.Official) bool {
 		case "Department":
 			o.Department, ok = d.string()
 		case "Roles":
-			var null bool
-			null, ok = d.array(func() bool {
-				var r caunoi.Role
-				ok := str(d, &r)
-				o.Roles = append(o.Roles, r)
-				return ok
-			})
-			if null {
-				o.Roles = nil
-			} else if o.Roles == nil {
-				o.Roles = []caunoi.Role{}
-			}
+			o.Roles, ok = strs[caunoi.Role](d)
 		case "Registered":
 			o.Registered, ok = d.time()
 		}

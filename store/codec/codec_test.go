@@ -280,30 +280,11 @@ func decodesAsJSON[T any](t *testing.T, in []byte) {
 func FuzzDecode(f *testing.F) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for range 20 {
-		var tk caunoi.Ticket
-		fill(r, reflect.ValueOf(&tk))
-		if b, err := json.Marshal(tk); err == nil {
-			f.Add(b)
-		}
-		var e caunoi.Event
-		fill(r, reflect.ValueOf(&e))
-		if b, err := json.Marshal(e); err == nil {
-			f.Add(b)
-		}
-		var m caunoi.OutMessage
-		fill(r, reflect.ValueOf(&m))
-		if b, err := json.Marshal(m); err == nil {
-			f.Add(b)
-		}
-		var o caunoi.Official
-		fill(r, reflect.ValueOf(&o))
-		if b, err := json.Marshal(o); err == nil {
-			f.Add(b)
-		}
-		var q caunoi.QuestionRecord
-		fill(r, reflect.ValueOf(&q))
-		if b, err := json.Marshal(q); err == nil {
-			f.Add(b)
+		for _, v := range []any{&caunoi.Ticket{}, &caunoi.Event{}, &caunoi.OutMessage{}, &caunoi.Official{}, &caunoi.QuestionRecord{}} {
+			fill(r, reflect.ValueOf(v))
+			if b, err := json.Marshal(v); err == nil {
+				f.Add(b)
+			}
 		}
 	}
 	for _, in := range unusual {

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -38,7 +39,7 @@ func (s *Store) LogQuestion(ctx context.Context, q caunoi.QuestionRecord) (cauno
 		if err != nil {
 			return caunoi.QuestionRecord{}, fmt.Errorf("log question: %w", err)
 		}
-		rest, ok := strings.CutPrefix(string(data), emptyID)
+		rest, ok := bytes.CutPrefix(data, []byte(emptyID))
 		if !ok {
 			return caunoi.QuestionRecord{}, errors.New("log question: the ID is not the first field of the record's JSON")
 		}
@@ -222,7 +223,7 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]caunoi.JournalEntry, 
 			continue // marked done between the two reads
 		}
 		var e caunoi.JournalEntry
-		if err := codec.Unmarshal([]byte(str), &e); err != nil {
+		if err := codec.Unmarshal(bytesOf(str), &e); err != nil {
 			return nil, fmt.Errorf("pending updates: %w", err)
 		}
 		out = append(out, e)

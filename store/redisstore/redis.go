@@ -190,8 +190,8 @@ func getJSON(ctx context.Context, c redis.Cmdable, key string, v any) error {
 	return codec.Unmarshal(data, v)
 }
 
-// bytesOf views s as bytes without copying, for reading only: a ticket
-// read back from Redis is decoded from it, about a kilobyte a call.
+// bytesOf views s as bytes without copying, for reading only: records
+// Redis returns are decoded from it (a ticket is about a kilobyte).
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // stringOf views b as a string without copying; b must not change after.
@@ -217,7 +217,7 @@ func mgetJSON(ctx context.Context, c redis.Cmdable, keys []string, decode func(d
 			if !ok {
 				continue
 			}
-			if err := decode([]byte(str)); err != nil {
+			if err := decode(bytesOf(str)); err != nil {
 				return err
 			}
 		}

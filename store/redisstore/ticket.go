@@ -108,7 +108,7 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	val, _ := res[1].(string)
 	if created, _ := res[0].(int64); created == 0 {
 		var got caunoi.Ticket
-		if err := codec.Unmarshal([]byte(val), &got); err != nil {
+		if err := codec.Unmarshal(bytesOf(val), &got); err != nil {
 			return caunoi.Ticket{}, false, fmt.Errorf("create ticket: earlier ticket: %w", err)
 		}
 		return got, false, nil
