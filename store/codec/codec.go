@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/caunoi/caunoi"
 )
@@ -306,10 +307,10 @@ func appendString(b []byte, s string) []byte {
 
 // decode resets v and reads data into it with read, the fast path; when
 // read refuses, json.Unmarshal reads data into v, reset again.
-func decode[T any](data []byte, v *T, read func(*decoder, *T) bool) error {
+func decode[T any](data []byte, shared bool, v *T, read func(*decoder, *T) bool) error {
 	var zero T
 	*v = zero
-	d := decoder{data: data}
+	d := decoder{data: data, shared: shared}
 	if read(&d, v) && d.end() {
 		return nil
 	}
@@ -323,6 +324,9 @@ func decode[T any](data []byte, v *T, read func(*decoder, *T) bool) error {
 type decoder struct {
 	data []byte
 	pos  int
+	// shared says data is an immutable string's: a string without escapes
+	// is then a view of it instead of a copy.
+	shared bool
 }
 
 func (d *decoder) end() bool { return d.pos == len(d.data) }
@@ -435,6 +439,9 @@ func (d *decoder) string() (string, bool) {
 			if !utf8.Valid(raw) {
 				return "", false
 			}
+			if d.shared && len(raw) > 0 {
+				return unsafe.String(&raw[0], len(raw)), true
+			}
 			return string(raw), true
 		case c == '\\':
 			return d.escaped(start)
@@ -459,7 +466,7 @@ func (d *decoder) escaped(start int) (string, bool) {
 		switch {
 		case c == '"':
 			d.pos++
-			return string(out), true
+			return unsafe.String(unsafe.SliceData(out), len(out)), true // out is this string's alone
 		case c < 0x20:
 			return "", false
 		case c != '\\':
@@ -889,37 +896,51 @@ func Marshal(v any) ([]byte, error) {
 // Unmarshal is json.Unmarshal, on the fast path for tickets, events, outbox
 // messages, journal entries, officials and question records, which it
 // resets first.
-func Unmarshal(data []byte, v any) error {
+func Unmarshal(data []byte, v any) error { return unmarshal(data, false, v) }
+
+// UnmarshalString is Unmarshal of the JSON in s. On the fast path the
+// strings it decodes share s's memory instead of copying it, so a record
+// read from a store costs one buffer, not one per field; they keep all of s
+// alive while any of them is.
+func UnmarshalString(s string, v any) error {
+	return unmarshal(unsafe.Slice(unsafe.StringData(s), len(s)), true, v)
+}
+
+func unmarshal(data []byte, shared bool, v any) error {
 	switch v := v.(type) {
 	case *caunoi.Ticket:
-		return decode(data, v, (*decoder).ticket)
+		return decode(data, shared, v, (*decoder).ticket)
 	case *caunoi.Event:
-		return decode(data, v, (*decoder).event)
+		return decode(data, shared, v, (*decoder).event)
 	case *caunoi.OutMessage:
-		return decode(data, v, (*decoder).outMessage)
+		return decode(data, shared, v, (*decoder).outMessage)
 	case *caunoi.JournalEntry:
-		return decode(data, v, (*decoder).journalEntry)
+		return decode(data, shared, v, (*decoder).journalEntry)
 	case *caunoi.Official:
-		return decode(data, v, (*decoder).official)
+		return decode(data, shared, v, (*decoder).official)
 	case *caunoi.QuestionRecord:
-		return decode(data, v, (*decoder).question)
+		return decode(data, shared, v, (*decoder).question)
 	}
 	return json.Unmarshal(data, v)
 }
 
-// AroundNumber encodes v, a Ticket or an Event whose number (Number,
-// Ticket) is empty, and splits the JSON where the number goes, so that a
-// store can put in a number it learns only when it stores: before, the
-// number JSON-escaped, after.
+// AroundNumber encodes v, a Ticket or an Event (or a pointer to one)
+// whose number (Number, Ticket) is empty, and splits the JSON where the
+// number goes, so that a store can put in a number it learns only when it
+// stores: before, the number JSON-escaped, after.
 func AroundNumber(v any) (before, after []byte, err error) {
 	var head string
 	switch v := v.(type) {
 	case caunoi.Ticket:
+		return AroundNumber(&v)
+	case caunoi.Event:
+		return AroundNumber(&v)
+	case *caunoi.Ticket:
 		if v.Number != "" {
 			return nil, nil, fmt.Errorf("encode ticket: it has a number: %w", caunoi.ErrInvalid)
 		}
 		head = `{"Number":"`
-	case caunoi.Event:
+	case *caunoi.Event:
 		if v.Ticket != "" {
 			return nil, nil, fmt.Errorf("encode event: it has a ticket number: %w", caunoi.ErrInvalid)
 		}

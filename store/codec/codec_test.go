@@ -163,8 +163,16 @@ func matchesJSON[T any](t *testing.T, seed uint64, n int, read func(*decoder, *T
 		if err := Unmarshal(want, &dec); err != nil {
 			t.Fatalf("%T %d: Unmarshal: %v", v, i, err)
 		}
-		if exp := roundTrip[T](t, want); !reflect.DeepEqual(dec, exp) {
+		exp := roundTrip[T](t, want)
+		if !reflect.DeepEqual(dec, exp) {
 			t.Fatalf("%T %d: Unmarshal(%s)\n got %#v\nwant %#v", v, i, want, dec, exp)
+		}
+		var shared T
+		if err := UnmarshalString(string(want), &shared); err != nil {
+			t.Fatalf("%T %d: UnmarshalString: %v", v, i, err)
+		}
+		if !reflect.DeepEqual(shared, exp) {
+			t.Fatalf("%T %d: UnmarshalString(%s)\n got %#v\nwant %#v", v, i, want, shared, exp)
 		}
 	}
 }
@@ -274,6 +282,14 @@ func decodesAsJSON[T any](t *testing.T, in []byte) {
 	if err == nil && !reflect.DeepEqual(got, want) {
 		t.Fatalf("Unmarshal(%q) into %T\n got %#v\nwant %#v", in, got, got, want)
 	}
+	var shared T
+	err = UnmarshalString(string(in), &shared)
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("UnmarshalString(%q) into %T: error %v, json.Unmarshal error %v", in, shared, err, wantErr)
+	}
+	if err == nil && !reflect.DeepEqual(shared, want) {
+		t.Fatalf("UnmarshalString(%q) into %T\n got %#v\nwant %#v", in, shared, shared, want)
+	}
 }
 
 // FuzzDecode holds the fast path to json.Unmarshal on any input.
@@ -338,6 +354,9 @@ func TestAroundNumber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if b, a, err := AroundNumber(&tk); err != nil || !bytes.Equal(b, before) || !bytes.Equal(a, after) {
+		t.Errorf("AroundNumber(&tk) = %q, %q, %v; want %q, %q as for the value", b, a, err, before, after)
+	}
 	tk.Number = `TP-2025-000042`
 	want, _ := json.Marshal(tk)
 	if got := string(before) + "TP-2025-000042" + string(after); got != string(want) {
@@ -348,6 +367,9 @@ func TestAroundNumber(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if b, a, err := AroundNumber(&ev); err != nil || !bytes.Equal(b, before) || !bytes.Equal(a, after) {
+		t.Errorf("AroundNumber(&ev) = %q, %q, %v; want %q, %q as for the value", b, a, err, before, after)
+	}
 	ev.Ticket = "TP-2025-000042"
 	want, _ = json.Marshal(ev)
 	if got := string(before) + "TP-2025-000042" + string(after); got != string(want) {
@@ -355,6 +377,9 @@ func TestAroundNumber(t *testing.T) {
 	}
 	if _, _, err := AroundNumber(tk); err == nil {
 		t.Error("AroundNumber accepted a ticket with a number")
+	}
+	if _, _, err := AroundNumber(&ev); err == nil {
+		t.Error("AroundNumber accepted an event with a number")
 	}
 	if _, _, err := AroundNumber(caunoi.Ticket{Created: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); !errors.Is(err, caunoi.ErrInvalid) {
 		t.Errorf("year 10000: %v, want ErrInvalid", err)

@@ -129,9 +129,9 @@ func (s *Store) Questions(ctx context.Context, since, until time.Time) ([]caunoi
 		keys[i] = s.key("q", id)
 	}
 	var out []caunoi.QuestionRecord
-	err = mgetJSON(ctx, s.c, keys, func(data []byte) error {
+	err = mgetJSON(ctx, s.c, keys, func(data string) error {
 		var q caunoi.QuestionRecord
-		if err := codec.Unmarshal(data, &q); err != nil {
+		if err := codec.UnmarshalString(data, &q); err != nil {
 			return err
 		}
 		if !q.At.Before(since) && q.At.Before(until) {
@@ -223,7 +223,7 @@ func (s *Store) Pending(ctx context.Context, limit int) ([]caunoi.JournalEntry, 
 			continue // marked done between the two reads
 		}
 		var e caunoi.JournalEntry
-		if err := codec.Unmarshal(bytesOf(str), &e); err != nil {
+		if err := codec.UnmarshalString(str, &e); err != nil {
 			return nil, fmt.Errorf("pending updates: %w", err)
 		}
 		out = append(out, e)

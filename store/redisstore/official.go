@@ -112,9 +112,9 @@ func (s *Store) Officials(ctx context.Context, role caunoi.Role, department stri
 		keys[i] = s.key("o", id)
 	}
 	var out []caunoi.Official
-	err = mgetJSON(ctx, s.c, keys, func(data []byte) error {
+	err = mgetJSON(ctx, s.c, keys, func(data string) error {
 		var o caunoi.Official
-		if err := codec.Unmarshal(data, &o); err != nil {
+		if err := codec.UnmarshalString(data, &o); err != nil {
 			return err
 		}
 		if (role == "" || o.Has(role)) && (department == "" || o.Department == department) {

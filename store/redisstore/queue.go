@@ -227,7 +227,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]caunoi.Out
 			return nil, fmt.Errorf("due messages: outbox head without message")
 		}
 		var m caunoi.OutMessage
-		if err := codec.Unmarshal(bytesOf(str), &m); err != nil {
+		if err := codec.UnmarshalString(str, &m); err != nil {
 			return nil, fmt.Errorf("due messages: %w", err)
 		}
 		if !m.NotBefore.After(now) { // the score keeps microseconds only
@@ -290,7 +290,7 @@ func (s *Store) ReleaseChat(ctx context.Context, chat int64, now time.Time) erro
 		var read [][]byte
 		for _, str := range vals {
 			var m caunoi.OutMessage
-			if err := codec.Unmarshal(bytesOf(str), &m); err != nil {
+			if err := codec.UnmarshalString(str, &m); err != nil {
 				return 0, nil, nil, err
 			}
 			if m.NotBefore.After(now) {

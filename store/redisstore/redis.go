@@ -60,12 +60,14 @@ func New(client redis.UniversalClient, prefix string) *Store {
 // The autopipeliner belongs to client: closing client closes it.
 func batched(client redis.UniversalClient) redis.Cmdable {
 	ap, ok := client.(interface {
-		AutoPipeline() (*redis.AutoPipeliner, error)
+		AutoPipelineWithOptions(*redis.AutoPipelineOptions) (*redis.AutoPipeliner, error)
 	})
 	if !ok {
 		return client
 	}
-	p, err := ap.AutoPipeline()
+	o := redis.DefaultBlockingAutoPipelineOptions()
+	o.MaxBatchSize = 100
+	p, err := ap.AutoPipelineWithOptions(o)
 	if err != nil {
 		return client
 	}
@@ -160,7 +162,20 @@ func (s *Store) Close() error {
 
 // key joins parts under the store's prefix.
 func (s *Store) key(parts ...string) string {
-	return s.pre + strings.Join(parts, ":")
+	n := len(s.pre) + len(parts) - 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(s.pre)
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
 }
 
 // watch runs fn in an optimistic transaction on keys, retrying while a
@@ -180,19 +195,15 @@ func (s *Store) watch(ctx context.Context, fn func(*redis.Tx) error, keys ...str
 
 // getJSON decodes the value at key into v, or returns caunoi.ErrNotFound.
 func getJSON(ctx context.Context, c redis.Cmdable, key string, v any) error {
-	data, err := c.Get(ctx, key).Bytes()
+	data, err := c.Get(ctx, key).Result()
 	if errors.Is(err, redis.Nil) {
 		return caunoi.ErrNotFound
 	}
 	if err != nil {
 		return err
 	}
-	return codec.Unmarshal(data, v)
+	return codec.UnmarshalString(data, v)
 }
-
-// bytesOf views s as bytes without copying, for reading only: records
-// Redis returns are decoded from it (a ticket is about a kilobyte).
-func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // stringOf views b as a string without copying; b must not change after.
 func stringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
@@ -204,7 +215,7 @@ func micros(t time.Time) float64 { return float64(t.UnixMicro()) }
 func microsArg(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
 
 // mgetJSON fetches keys and decodes the values that exist with decode.
-func mgetJSON(ctx context.Context, c redis.Cmdable, keys []string, decode func(data []byte) error) error {
+func mgetJSON(ctx context.Context, c redis.Cmdable, keys []string, decode func(data string) error) error {
 	const chunk = 500
 	for len(keys) > 0 {
 		n := min(chunk, len(keys))
@@ -217,7 +228,7 @@ func mgetJSON(ctx context.Context, c redis.Cmdable, keys []string, decode func(d
 			if !ok {
 				continue
 			}
-			if err := decode(bytesOf(str)); err != nil {
+			if err := decode(str); err != nil {
 				return err
 			}
 		}

@@ -84,11 +84,11 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	}
 	t.Number = ""
 	ev.Ticket, ev.Seq = "", 1
-	tBefore, tAfter, err := codec.AroundNumber(t)
+	tBefore, tAfter, err := codec.AroundNumber(&t)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
-	eBefore, eAfter, err := codec.AroundNumber(ev)
+	eBefore, eAfter, err := codec.AroundNumber(&ev)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
@@ -108,7 +108,7 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	val, _ := res[1].(string)
 	if created, _ := res[0].(int64); created == 0 {
 		var got caunoi.Ticket
-		if err := codec.Unmarshal(bytesOf(val), &got); err != nil {
+		if err := codec.UnmarshalString(val, &got); err != nil {
 			return caunoi.Ticket{}, false, fmt.Errorf("create ticket: earlier ticket: %w", err)
 		}
 		return got, false, nil
@@ -135,8 +135,8 @@ func (s *Store) Ticket(ctx context.Context, number string) (caunoi.Ticket, error
 // when it stored. Which change to make is decided in Go; the script only
 // checks and writes.
 //
-// KEYS: ticket, events, tix:created, old tix:dept, new tix:dept,
-// old tix:asker, new tix:asker
+// KEYS: ticket, events, then, only when reindexing: tix:created, old
+// tix:dept, new tix:dept, old tix:asker, new tix:asker
 // ARGV: expected ticket, expected length, new ticket, number, score,
 // reindex ("1" or "0"), new events...
 var updateScript = redis.NewScript(`
@@ -192,13 +192,16 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 			continue
 		}
 		cur.Number = number
-		tdata, args, err := updateArgs(st, cur, evs)
+		tdata, args, err := updateArgs(&st, &cur, evs)
 		if err != nil {
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
-		keys := []string{tk, ek, s.key("tix", "created"),
-			s.deptIndex(st.t.Department), s.deptIndex(cur.Department),
-			s.askerIndex(st.t.Asker), s.askerIndex(cur.Asker)}
+		keys := []string{tk, ek}
+		if reindex(&st.t, &cur) {
+			keys = append(keys, s.key("tix", "created"),
+				s.deptIndex(st.t.Department), s.deptIndex(cur.Department),
+				s.askerIndex(st.t.Asker), s.askerIndex(cur.Asker))
+		}
 		res, err := updateScript.Run(ctx, s.c, keys, args...).Result()
 		if errors.Is(err, redis.Nil) {
 			s.tickets.forget(number)
@@ -260,27 +263,33 @@ return {cur, redis.call('LLEN', KEYS[2])}
 
 func decodeState(raw string, n int64) (ticketState, error) {
 	st := ticketState{raw: raw, n: n}
-	if err := codec.Unmarshal(bytesOf(raw), &st.t); err != nil {
+	if err := codec.UnmarshalString(raw, &st.t); err != nil {
 		return ticketState{}, err
 	}
 	return st, nil
 }
 
+// reindex reports whether changing old into cur moves the ticket in the
+// indexes: then updateScript needs their keys.
+func reindex(old, cur *caunoi.Ticket) bool {
+	return old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created)
+}
+
 // updateArgs returns the JSON of cur and updateScript's ARGV for changing
 // the stored state st into cur and appending evs.
-func updateArgs(st ticketState, cur caunoi.Ticket, evs []caunoi.Event) ([]byte, []any, error) {
-	tdata, err := codec.Marshal(&cur)
+func updateArgs(st *ticketState, cur *caunoi.Ticket, evs []caunoi.Event) ([]byte, []any, error) {
+	tdata, err := codec.Marshal(cur)
 	if err != nil {
 		return nil, nil, err
 	}
-	old := st.t
-	reindex := "0"
-	if old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created) {
-		reindex = "1"
-	}
 	args := make([]any, 0, 6+len(evs))
-	args = append(args, st.raw, st.n, tdata, cur.Number, microsArg(cur.Created), reindex)
-	for i, e := range evs {
+	args = append(args, st.raw, st.n, tdata, cur.Number, microsArg(cur.Created), "0")
+	if reindex(&st.t, cur) {
+		args[5] = "1"
+	}
+	var e caunoi.Event // one copy for all, with the number and place filled in
+	for i := range evs {
+		e = evs[i]
 		e.Ticket, e.Seq = cur.Number, int(st.n)+i+1
 		data, err := codec.Marshal(&e)
 		if err != nil {
@@ -310,7 +319,7 @@ func (s *Store) Events(ctx context.Context, number string) ([]caunoi.Event, erro
 	}
 	out := make([]caunoi.Event, len(list.Val()))
 	for i, v := range list.Val() {
-		if err := codec.Unmarshal(bytesOf(v), &out[i]); err != nil {
+		if err := codec.UnmarshalString(v, &out[i]); err != nil {
 			return nil, fmt.Errorf("events of ticket %s: %w", number, err)
 		}
 	}
@@ -348,9 +357,9 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 		for i, n := range numbers {
 			keys[i] = s.ticketKey(n)
 		}
-		err = mgetJSON(ctx, s.c, keys, func(data []byte) error {
+		err = mgetJSON(ctx, s.c, keys, func(data string) error {
 			var t caunoi.Ticket
-			if err := codec.Unmarshal(data, &t); err != nil {
+			if err := codec.UnmarshalString(data, &t); err != nil {
 				return err
 			}
 			if f.Matches(t) {
