@@ -179,22 +179,34 @@ func (d *Desk) Ask(ctx context.Context, actor UserID, text string) (Answer, erro
 	if err := checkText(text); err != nil {
 		return Answer{}, fmt.Errorf("ask: %w", err)
 	}
-	var commune string
-	if actor != Operator {
-		o, err := d.Store.Official(ctx, actor)
-		switch {
-		case err == nil:
-			commune = o.Commune
-		case !errors.Is(err, ErrNotFound):
-			return Answer{}, fmt.Errorf("ask: load user %d: %w", actor, err)
-		}
-	}
 	if d.Searcher == nil {
 		return Answer{}, errors.New("ask: the desk has no searcher")
 	}
-	res, err := d.Searcher.Search(ctx, text, SearchLimit)
-	if err != nil {
-		return Answer{}, fmt.Errorf("ask: search: %w", err)
+	// The asker's commune is only for the log: it is read while the
+	// search runs, so the answer waits for the longer of the two, not both.
+	type official struct {
+		o   Official
+		err error
+	}
+	loaded := make(chan official, 1)
+	if actor == Operator {
+		loaded <- official{err: ErrNotFound}
+	} else {
+		go func() {
+			o, err := d.Store.Official(ctx, actor)
+			loaded <- official{o, err}
+		}()
+	}
+	res, searchErr := d.Searcher.Search(ctx, text, SearchLimit)
+	var commune string
+	switch o := <-loaded; {
+	case o.err == nil:
+		commune = o.o.Commune
+	case !errors.Is(o.err, ErrNotFound):
+		return Answer{}, fmt.Errorf("ask: load user %d: %w", actor, o.err)
+	}
+	if searchErr != nil {
+		return Answer{}, fmt.Errorf("ask: search: %w", searchErr)
 	}
 	q, err := d.Store.LogQuestion(ctx, QuestionRecord{
 		Asker:      actor,

@@ -404,3 +404,46 @@ func BenchmarkStatsFor(b *testing.B) {
 		}
 	}
 }
+
+// failingOfficials is a store whose reads of people fail, as when the
+// database stops answering mid-question.
+type failingOfficials struct{ *boltstore.Store }
+
+var errStoreDown = errors.New("store down")
+
+func (failingOfficials) Official(context.Context, caunoi.UserID) (caunoi.Official, error) {
+	return caunoi.Official{}, errStoreDown
+}
+
+// TestAskLogsCommune checks what Ask reads about the asker, which it does
+// while the search runs: a registered official's commune is logged with the
+// question, a stranger's question is logged without one, and a failed read
+// fails the question with nothing logged, so that it is asked again.
+func TestAskLogsCommune(t *testing.T) {
+	f := newLeadsFixture(t)
+	const text = "thủ tục khai sinh"
+	f.clock.Set(vnAt(0, 9, 0))
+	if _, err := f.desk.Ask(f.ctx, leadsOfficial, text); err != nil {
+		t.Fatalf("Ask by an official: %v", err)
+	}
+	if _, err := f.desk.Ask(f.ctx, 999, text); err != nil {
+		t.Fatalf("Ask by a stranger: %v", err)
+	}
+	down := *f.desk
+	down.Store = failingOfficials{f.store}
+	if _, err := down.Ask(f.ctx, leadsOfficial, text); !errors.Is(err, errStoreDown) {
+		t.Fatalf("Ask with the store down: %v, want %v", err, errStoreDown)
+	}
+	qs, err := f.store.Questions(f.ctx, time.Time{}, vnAt(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[caunoi.UserID]string{}
+	for _, q := range qs {
+		got[q.Asker] = q.Commune
+	}
+	want := map[caunoi.UserID]string{leadsOfficial: "03001", 999: ""}
+	if len(qs) != 2 || !reflect.DeepEqual(got, want) {
+		t.Errorf("logged %d questions, communes by asker %v; want 2, %v", len(qs), got, want)
+	}
+}
