@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -37,6 +38,8 @@ type Desk struct {
 	// Rand is the source of invite codes and generated keys; nil means
 	// crypto/rand.
 	Rand io.Reader
+
+	qids *questionIDs // question numbers reserved for Answer; set on first use
 }
 
 // Operator is the administrator at the command line. The desk treats it as
@@ -172,15 +175,87 @@ type Answer struct {
 // for a registered person the log carries their commune. It returns an error
 // wrapping ErrInvalid for empty, over-long or unsearchable text.
 func (d *Desk) Ask(ctx context.Context, actor UserID, text string) (Answer, error) {
+	a, rec, err := d.answer(ctx, actor, text)
+	if err != nil {
+		return Answer{}, err
+	}
+	q, err := d.Store.LogQuestion(ctx, rec)
+	if err != nil {
+		return Answer{}, fmt.Errorf("ask: log question: %w", err)
+	}
+	a.QuestionID = q.ID
+	return a, nil
+}
+
+// Answer is Ask without storing the log record: it returns the record, with
+// a new ID that the answer carries too, for the caller to store in the same
+// write as the replies that name it (Store.EnqueueDone). Until it is stored
+// the ID names nothing, and a record never stored leaves a gap in the
+// numbers, nothing else.
+func (d *Desk) Answer(ctx context.Context, actor UserID, text string) (Answer, QuestionRecord, error) {
+	a, rec, err := d.answer(ctx, actor, text)
+	if err != nil {
+		return Answer{}, QuestionRecord{}, err
+	}
+	if rec.ID, err = d.questionID(ctx); err != nil {
+		return Answer{}, QuestionRecord{}, fmt.Errorf("ask: %w", err)
+	}
+	a.QuestionID = rec.ID
+	return a, rec, nil
+}
+
+// questionIDBlock is how many question numbers the desk takes from the
+// store at a time.
+const questionIDBlock = 128
+
+// questionIDs hands out question numbers from a block the store reserved:
+// [next, end).
+type questionIDs struct {
+	mu        sync.Mutex
+	next, end int64
+}
+
+// qidsInit guards the first use of a desk's questionIDs. A copy of a desk
+// made after it shares them; one made before reserves its own. Either way
+// no two IDs are the same.
+var qidsInit sync.Mutex
+
+// questionID returns a new question ID, reserving a block of numbers from
+// the store when the last one is used up. IDs handed out by one desk
+// increase.
+func (d *Desk) questionID(ctx context.Context) (string, error) {
+	qidsInit.Lock()
+	if d.qids == nil {
+		d.qids = new(questionIDs)
+	}
+	ids := d.qids
+	qidsInit.Unlock()
+	ids.mu.Lock()
+	defer ids.mu.Unlock()
+	if ids.next == ids.end {
+		first, err := d.Store.ReserveQuestionIDs(ctx, questionIDBlock)
+		if err != nil {
+			return "", fmt.Errorf("reserve question ids: %w", err)
+		}
+		ids.next, ids.end = first, first+questionIDBlock
+	}
+	n := ids.next
+	ids.next++
+	return QuestionID(n), nil
+}
+
+// answer searches for text and returns the answer and the question's log
+// record, neither with an ID.
+func (d *Desk) answer(ctx context.Context, actor UserID, text string) (Answer, QuestionRecord, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return Answer{}, fmt.Errorf("ask: empty question: %w", ErrInvalid)
+		return Answer{}, QuestionRecord{}, fmt.Errorf("ask: empty question: %w", ErrInvalid)
 	}
 	if err := checkText(text); err != nil {
-		return Answer{}, fmt.Errorf("ask: %w", err)
+		return Answer{}, QuestionRecord{}, fmt.Errorf("ask: %w", err)
 	}
 	if d.Searcher == nil {
-		return Answer{}, errors.New("ask: the desk has no searcher")
+		return Answer{}, QuestionRecord{}, errors.New("ask: the desk has no searcher")
 	}
 	// The asker's commune is only for the log: it is read while the
 	// search runs, so the answer waits for the longer of the two, not both.
@@ -203,12 +278,12 @@ func (d *Desk) Ask(ctx context.Context, actor UserID, text string) (Answer, erro
 	case o.err == nil:
 		commune = o.o.Commune
 	case !errors.Is(o.err, ErrNotFound):
-		return Answer{}, fmt.Errorf("ask: load user %d: %w", actor, o.err)
+		return Answer{}, QuestionRecord{}, fmt.Errorf("ask: load user %d: %w", actor, o.err)
 	}
 	if searchErr != nil {
-		return Answer{}, fmt.Errorf("ask: search: %w", searchErr)
+		return Answer{}, QuestionRecord{}, fmt.Errorf("ask: search: %w", searchErr)
 	}
-	q, err := d.Store.LogQuestion(ctx, QuestionRecord{
+	rec := QuestionRecord{
 		Asker:      actor,
 		Commune:    commune,
 		Text:       text,
@@ -216,15 +291,12 @@ func (d *Desk) Ask(ctx context.Context, actor UserID, text string) (Answer, erro
 		Top:        candidates(res),
 		Version:    res.Version,
 		At:         d.now(),
-	})
-	if err != nil {
-		return Answer{}, fmt.Errorf("ask: log question: %w", err)
 	}
-	a := Answer{QuestionID: q.ID, Result: res, Confident: res.Confidence == ConfidenceHigh}
+	a := Answer{Result: res, Confident: res.Confidence == ConfidenceHigh}
 	if len(res.Hits) > 0 {
 		a.SuggestedDepartment = res.Hits[0].Passage.Department
 	}
-	return a, nil
+	return a, rec, nil
 }
 
 func candidates(res SearchResult) []Candidate {

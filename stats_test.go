@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -445,5 +447,64 @@ func TestAskLogsCommune(t *testing.T) {
 	want := map[caunoi.UserID]string{leadsOfficial: "03001", 999: ""}
 	if len(qs) != 2 || !reflect.DeepEqual(got, want) {
 		t.Errorf("logged %d questions, communes by asker %v; want 2, %v", len(qs), got, want)
+	}
+}
+
+// TestAnswerQuestionIDs checks the IDs Answer hands out: they name nothing
+// until the caller stores the record, increase within one desk, never
+// repeat across two desks on one store (two replicas), across more than one
+// reserved block, and the record stored under one reads back as returned.
+func TestAnswerQuestionIDs(t *testing.T) {
+	f := newLeadsFixture(t)
+	f.clock.Set(vnAt(0, 9, 0))
+	other := *f.desk // a second replica on the same store
+	seen := map[string]bool{}
+	last := map[*caunoi.Desk]int64{}
+	var recs []caunoi.QuestionRecord
+	for i := range 300 {
+		d := f.desk
+		if i%3 == 2 {
+			d = &other
+		}
+		a, rec, err := d.Answer(f.ctx, leadsOfficial, "thủ tục khai sinh")
+		if err != nil {
+			t.Fatalf("Answer: %v", err)
+		}
+		if a.QuestionID != rec.ID || rec.Commune != "03001" || rec.Text != "thủ tục khai sinh" {
+			t.Fatalf("Answer: question %q, record %+v", a.QuestionID, rec)
+		}
+		if seen[rec.ID] {
+			t.Fatalf("question ID %s handed out twice", rec.ID)
+		}
+		seen[rec.ID] = true
+		n, err := strconv.ParseInt(strings.TrimPrefix(rec.ID, "Q"), 10, 64)
+		if err != nil || caunoi.QuestionID(n) != rec.ID {
+			t.Fatalf("question ID %q is not a question number", rec.ID)
+		}
+		if n <= last[d] {
+			t.Fatalf("question ID %s after Q%d from the same desk", rec.ID, last[d])
+		}
+		last[d] = n
+		recs = append(recs, rec)
+	}
+	qs, err := f.store.Questions(f.ctx, time.Time{}, vnAt(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(qs) != 0 {
+		t.Fatalf("Answer logged %d questions, want none: the caller stores them", len(qs))
+	}
+	if _, err := f.store.Question(f.ctx, recs[0].ID); !errors.Is(err, caunoi.ErrNotFound) {
+		t.Fatalf("Question(%s) before it is stored: %v, want ErrNotFound", recs[0].ID, err)
+	}
+	if err := f.store.EnqueueDone(f.ctx, nil, 1, recs[0]); err != nil {
+		t.Fatalf("EnqueueDone: %v", err)
+	}
+	got, err := f.store.Question(f.ctx, recs[0].ID)
+	if err == nil && got.At.Equal(recs[0].At) {
+		got.At = recs[0].At // the same instant; the store keeps no zone
+	}
+	if err != nil || !reflect.DeepEqual(got, recs[0]) {
+		t.Errorf("Question(%s) = %+v, %v; want %+v", recs[0].ID, got, err, recs[0])
 	}
 }

@@ -2,6 +2,7 @@ package caunoi
 
 import (
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -77,11 +78,18 @@ type QuestionRecord struct {
 	Escalated string
 }
 
+// QuestionID is the ID of the question record numbered n.
+func QuestionID(n int64) string { return "Q" + strconv.FormatInt(n, 10) }
+
 // QuestionLog records questions and feedback, for statistics and for the
 // editors' knowledge-gap report.
 type QuestionLog interface {
 	// LogQuestion stores q and returns it with its ID.
 	LogQuestion(ctx context.Context, q QuestionRecord) (QuestionRecord, error)
+	// ReserveQuestionIDs takes n ≥ 1 numbers from the sequence LogQuestion
+	// numbers records from and returns the first; QuestionID of each names
+	// a record no one else will. Numbers not used are skipped, not reused.
+	ReserveQuestionIDs(ctx context.Context, n int) (first int64, err error)
 	// Question returns the record with id, or ErrNotFound.
 	Question(ctx context.Context, id string) (QuestionRecord, error)
 	// UpdateQuestion applies fn atomically, as TicketStore.UpdateTicket does.
@@ -187,11 +195,12 @@ type Store interface {
 	Outbox
 	Locker
 	KV
-	// EnqueueDone is Enqueue(msgs) and Done(id) as one change: either both
-	// happen or neither. An entry that is not pending is left as it is.
-	// The bot stores an update's replies and the end of its handling so,
-	// in one write instead of two.
-	EnqueueDone(ctx context.Context, msgs []OutMessage, id int64) error
+	// EnqueueDone is LogQuestion of each of qs, which must have IDs,
+	// Enqueue(msgs) and Done(id) as one change: all happen or none. An
+	// entry that is not pending is left as it is. The bot stores an
+	// update's question log, its replies (whose buttons name the questions)
+	// and the end of its handling so, in one write instead of three.
+	EnqueueDone(ctx context.Context, msgs []OutMessage, id int64, qs ...QuestionRecord) error
 	// Ping checks that the store is reachable.
 	Ping(ctx context.Context) error
 	Close() error

@@ -26,6 +26,9 @@ type reply struct {
 	// before are store writes started alongside the handling, waited for
 	// before the replies are stored.
 	before []<-chan error
+	// questions are the log records of the questions answered, stored with
+	// the replies whose buttons name them.
+	questions []caunoi.QuestionRecord
 }
 
 // afterFlush runs f once the messages are stored in the outbox.
@@ -85,7 +88,7 @@ func (b *Bot) handle(ctx context.Context, upd *models.Update) error {
 }
 
 func (b *Bot) flush(ctx context.Context, r *reply) error {
-	if len(r.msgs) == 0 {
+	if len(r.msgs) == 0 && len(r.questions) == 0 {
 		return nil
 	}
 	now := b.now()
@@ -97,16 +100,29 @@ func (b *Bot) flush(ctx context.Context, r *reply) error {
 		out = append(out, caunoi.OutMessage{Key: r.keys[i], Chat: m.Chat, Payload: m.marshal(), Created: created, NotBefore: created})
 	}
 	// With nothing left to do after the replies are stored, storing them
-	// ends the update's handling too: one write instead of two.
+	// with the question log ends the update's handling too: one write
+	// instead of three.
 	if m := markOf(ctx); m != nil && len(r.after) == 0 && m.id == r.update {
-		if err := b.store.EnqueueDone(ctx, out, m.id); err != nil {
+		if err := b.store.EnqueueDone(ctx, out, m.id, r.questions...); err != nil {
 			return &retryableError{fmt.Errorf("enqueue replies: %w", err)}
 		}
 		m.marked = true
-	} else if err := b.store.Enqueue(ctx, out); err != nil {
-		return &retryableError{fmt.Errorf("enqueue replies: %w", err)}
+	} else {
+		// The records first: a reply's buttons name them.
+		for _, q := range r.questions {
+			if _, err := b.store.LogQuestion(ctx, q); err != nil {
+				return &retryableError{fmt.Errorf("log question: %w", err)}
+			}
+		}
+		if len(out) > 0 {
+			if err := b.store.Enqueue(ctx, out); err != nil {
+				return &retryableError{fmt.Errorf("enqueue replies: %w", err)}
+			}
+		}
 	}
-	b.send.poke()
+	if len(out) > 0 {
+		b.send.poke()
+	}
 	return nil
 }
 
@@ -197,7 +213,7 @@ func (b *Bot) onPrivate(ctx context.Context, m *models.Message, r *reply) error 
 
 func (b *Bot) ask(ctx context.Context, actor caunoi.UserID, chat int64, text string, r *reply) error {
 	defer b.typing(ctx, chat)()
-	ans, err := b.desk.Ask(ctx, actor, text)
+	ans, rec, err := b.desk.Answer(ctx, actor, text)
 	if err != nil {
 		if infra(err) {
 			return &retryableError{err}
@@ -205,6 +221,7 @@ func (b *Bot) ask(ctx context.Context, actor caunoi.UserID, chat int64, text str
 		r.text(chat, esc(b.userText(ctx, err, chat)), nil)
 		return nil
 	}
+	r.questions = append(r.questions, rec)
 	b.metrics.answered(ans.Result.Confidence)
 	b.log.Info("answered", "chat_id", chat, "question_id", ans.QuestionID, "confidence", ans.Result.Confidence.String(),
 		"handbook_version", ans.Result.Version, "hits", len(ans.Result.Hits))

@@ -340,9 +340,9 @@ func (c *countingDone) Done(ctx context.Context, id int64) error {
 	return c.Store.Done(ctx, id)
 }
 
-func (c *countingDone) EnqueueDone(ctx context.Context, msgs []caunoi.OutMessage, id int64) error {
+func (c *countingDone) EnqueueDone(ctx context.Context, msgs []caunoi.OutMessage, id int64, qs ...caunoi.QuestionRecord) error {
 	c.enqueueDone.Add(1)
-	return c.Store.EnqueueDone(ctx, msgs, id)
+	return c.Store.EnqueueDone(ctx, msgs, id, qs...)
 }
 
 // TestRepliesAndDoneInOneWrite checks that an update's replies and the end

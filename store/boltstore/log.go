@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/caunoi/caunoi"
@@ -22,7 +21,7 @@ func (s *Store) LogQuestion(ctx context.Context, q caunoi.QuestionRecord) (cauno
 			if err != nil {
 				return err
 			}
-			nq.ID = "Q" + strconv.FormatUint(n, 10)
+			nq.ID = caunoi.QuestionID(int64(n))
 		}
 		if err := putQuestion(tx, nq); err != nil {
 			return err
@@ -34,6 +33,45 @@ func (s *Store) LogQuestion(ctx context.Context, q caunoi.QuestionRecord) (cauno
 		return caunoi.QuestionRecord{}, fmt.Errorf("log question: %w", err)
 	}
 	return out, nil
+}
+
+// ReserveQuestionIDs takes n numbers from the question sequence and
+// returns the first.
+func (s *Store) ReserveQuestionIDs(ctx context.Context, n int) (int64, error) {
+	if n < 1 {
+		return 0, fmt.Errorf("reserve question ids: %d of them: %w", n, caunoi.ErrInvalid)
+	}
+	var first uint64
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktQSeq)
+		first = b.Sequence() + 1
+		return b.SetSequence(b.Sequence() + uint64(n))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reserve question ids: %w", err)
+	}
+	return int64(first), nil
+}
+
+// putQuestions writes qs, each of which must have an ID.
+func putQuestions(tx *bolt.Tx, qs []caunoi.QuestionRecord) error {
+	for _, q := range qs {
+		if err := putQuestion(tx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkQuestionIDs refuses records without an ID, before anything is
+// written.
+func checkQuestionIDs(qs []caunoi.QuestionRecord) error {
+	for _, q := range qs {
+		if q.ID == "" {
+			return fmt.Errorf("log question: a record without an ID: %w", caunoi.ErrInvalid)
+		}
+	}
+	return nil
 }
 
 // putQuestion writes q and moves its time index entry if At changed.

@@ -122,14 +122,20 @@ func (s *Store) Enqueue(ctx context.Context, msgs []caunoi.OutMessage) error {
 	return nil
 }
 
-// EnqueueDone enqueues msgs and marks journal entry id done in one
-// transaction: both happen or neither. An entry not pending is left as it
+// EnqueueDone logs qs, enqueues msgs and marks journal entry id done in
+// one transaction: all happen or none. An entry not pending is left as it
 // is.
-func (s *Store) EnqueueDone(ctx context.Context, msgs []caunoi.OutMessage, id int64) error {
+func (s *Store) EnqueueDone(ctx context.Context, msgs []caunoi.OutMessage, id int64, qs ...caunoi.QuestionRecord) error {
 	if err := checkKeys(msgs); err != nil {
 		return err
 	}
+	if err := checkQuestionIDs(qs); err != nil {
+		return err
+	}
 	err := s.update(ctx, func(tx *bolt.Tx) error {
+		if err := putQuestions(tx, qs); err != nil {
+			return err
+		}
 		if err := enqueueTx(tx, msgs); err != nil {
 			return err
 		}

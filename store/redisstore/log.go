@@ -65,6 +65,19 @@ func (s *Store) LogQuestion(ctx context.Context, q caunoi.QuestionRecord) (cauno
 	return q, nil
 }
 
+// ReserveQuestionIDs takes n numbers from the question sequence, q:seq,
+// and returns the first.
+func (s *Store) ReserveQuestionIDs(ctx context.Context, n int) (int64, error) {
+	if n < 1 {
+		return 0, fmt.Errorf("reserve question ids: %d of them: %w", n, caunoi.ErrInvalid)
+	}
+	last, err := s.c.IncrBy(ctx, s.key("q", "seq"), int64(n)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("reserve question ids: %w", err)
+	}
+	return last - int64(n) + 1, nil
+}
+
 func (s *Store) writeQuestion(ctx context.Context, p redis.Pipeliner, q caunoi.QuestionRecord, data []byte) {
 	p.Set(ctx, s.key("q", q.ID), data, 0)
 	p.ZAdd(ctx, s.key("q", "at"), redis.Z{Score: micros(q.At), Member: q.ID})

@@ -77,10 +77,20 @@ for chat in pairs(chats) do fixhead(chat) end
 // enqueueScript is Enqueue. ARGV: the messages.
 var enqueueScript = redis.NewScript(outboxLua + "local from = 1\n" + enqueueLua + "return 0")
 
-// enqueueDoneScript is EnqueueDone: the messages, then journal entry
-// ARGV[1] moved from pending to done if it is pending. KEYS: the outbox's,
-// then the journal's.
-var enqueueDoneScript = redis.NewScript(outboxLua + "local from = 2\n" + enqueueLua + `
+// enqueueDoneScript is EnqueueDone: the question records, the messages,
+// then journal entry ARGV[1] moved from pending to done if it is pending.
+// KEYS: the outbox's, the journal's, then the question log's time index.
+// ARGV: the entry, the number of records, the prefix of record keys, ID,
+// JSON and time score per record, then the messages. The record keys carry
+// the store's hash tag, as the declared keys do.
+var enqueueDoneScript = redis.NewScript(outboxLua + `
+local nq = tonumber(ARGV[2])
+for i = 4, 3 + 3 * nq, 3 do
+  redis.call('SET', ARGV[3] .. ARGV[i], ARGV[i + 1])
+  redis.call('ZADD', KEYS[12], ARGV[i + 2], ARGV[i])
+end
+local from = 4 + 3 * nq
+` + enqueueLua + `
 if redis.call('HEXISTS', KEYS[8], ARGV[1]) == 1 then
   local received = redis.call('HGET', KEYS[11], ARGV[1]) or '0'
   redis.call('HDEL', KEYS[8], ARGV[1])
@@ -181,14 +191,26 @@ func (s *Store) Enqueue(ctx context.Context, msgs []caunoi.OutMessage) error {
 	return nil
 }
 
-// EnqueueDone enqueues msgs and marks journal entry id done in one script:
-// both happen or neither.
-func (s *Store) EnqueueDone(ctx context.Context, msgs []caunoi.OutMessage, id int64) error {
-	args, err := enqueueArgs([]any{id}, msgs)
+// EnqueueDone logs qs, enqueues msgs and marks journal entry id done in
+// one script: all happen or none.
+func (s *Store) EnqueueDone(ctx context.Context, msgs []caunoi.OutMessage, id int64, qs ...caunoi.QuestionRecord) error {
+	args := make([]any, 0, 3+3*len(qs)+5*len(msgs))
+	args = append(args, id, len(qs), s.key("q", ""))
+	for _, q := range qs {
+		if q.ID == "" {
+			return fmt.Errorf("log question: a record without an ID: %w", caunoi.ErrInvalid)
+		}
+		data, err := codec.Marshal(&q)
+		if err != nil {
+			return fmt.Errorf("log question: %w", err)
+		}
+		args = append(args, q.ID, data, micros(q.At))
+	}
+	args, err := enqueueArgs(args, msgs)
 	if err != nil {
 		return err
 	}
-	keys := append(s.outboxKeys(), s.journalKeys()...)
+	keys := append(append(s.outboxKeys(), s.journalKeys()...), s.key("q", "at"))
 	if err := enqueueDoneScript.Run(ctx, s.c, keys, args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("enqueue %d messages and mark update %d done: %w", len(msgs), id, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -245,4 +246,116 @@ func testEnqueueDone(t *testing.T, open func(testing.TB) caunoi.Store) {
 		t.Errorf("EnqueueDone(message without key) = %v, want ErrInvalid", err)
 	}
 	checkEqual(t, "Pending after a refused EnqueueDone", journalIDs(t, s, 10), []int64{7003})
+}
+
+// testEnqueueDoneQuestions checks that EnqueueDone logs question records
+// with the replies and the end of the update, all or nothing: a record
+// without an ID refuses the whole change.
+func testEnqueueDoneQuestions(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	for _, id := range []int64{8001, 8002} {
+		if _, err := s.Append(ctx, journalEntry(id, 1, suiteEpoch)); err != nil {
+			t.Fatalf("Append: %v", err)
+		}
+	}
+	first, err := s.ReserveQuestionIDs(ctx, 2)
+	if err != nil {
+		t.Fatalf("ReserveQuestionIDs: %v", err)
+	}
+	q := caunoi.QuestionRecord{
+		ID: caunoi.QuestionID(first), Asker: 30, Commune: "26734", Text: "xin giấy xác nhận tình trạng hôn nhân ở đâu",
+		Confidence: caunoi.ConfidenceHigh, Version: "v2", At: suiteEpoch.Add(time.Minute),
+		Top: []caunoi.Candidate{{PassageID: "p1", EntryID: "ho-tich/tinh-trang-hon-nhan", Title: "Xác nhận tình trạng hôn nhân", Score: 2.5}},
+	}
+	reply := outMessage("q1", 1, suiteEpoch, suiteEpoch)
+	for range 2 { // the second time, as after a crash before the caller knew
+		if err := s.EnqueueDone(ctx, []caunoi.OutMessage{reply}, 8001, q); err != nil {
+			t.Fatalf("EnqueueDone with a question: %v", err)
+		}
+		got, err := s.Question(ctx, q.ID)
+		if err != nil {
+			t.Fatalf("Question(%s) after EnqueueDone: %v", q.ID, err)
+		}
+		checkEqual(t, "question logged by EnqueueDone", got, q)
+		checkEqual(t, "Pending after EnqueueDone with a question", journalIDs(t, s, 10), []int64{8002})
+		checkEqual(t, "Due after EnqueueDone with a question", dueKeys(t, s, suiteEpoch.Add(time.Second), 0), []string{"q1"})
+	}
+	list, err := s.Questions(ctx, suiteEpoch, suiteEpoch.Add(time.Hour))
+	if err != nil {
+		t.Fatalf("Questions: %v", err)
+	}
+	checkEqual(t, "Questions after EnqueueDone", list, []caunoi.QuestionRecord{q})
+
+	// A record without an ID: nothing is stored, the other record, the
+	// reply and the end of the update included.
+	ok := q
+	ok.ID, ok.Text = caunoi.QuestionID(first+1), "hỏi thêm về phí"
+	noID := q
+	noID.ID = ""
+	err = s.EnqueueDone(ctx, []caunoi.OutMessage{outMessage("q2", 1, suiteEpoch.Add(time.Millisecond), suiteEpoch.Add(time.Millisecond))}, 8002, ok, noID)
+	checkErr(t, "EnqueueDone(a record without an ID)", err, caunoi.ErrInvalid)
+	_, err = s.Question(ctx, ok.ID)
+	checkErr(t, "Question after a refused EnqueueDone", err, caunoi.ErrNotFound)
+	checkEqual(t, "Pending after a refused EnqueueDone", journalIDs(t, s, 10), []int64{8002})
+	checkEqual(t, "Due after a refused EnqueueDone", dueKeys(t, s, suiteEpoch.Add(time.Second), 0), []string{"q1"})
+}
+
+// testReserveQuestionIDs checks that reserved numbers are never handed out
+// twice, by further reservations or by LogQuestion, and that a count below
+// one is refused.
+func testReserveQuestionIDs(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	for _, n := range []int{0, -3} {
+		_, err := s.ReserveQuestionIDs(ctx, n)
+		checkErr(t, fmt.Sprintf("ReserveQuestionIDs(%d)", n), err, caunoi.ErrInvalid)
+	}
+	seen := map[string]bool{}
+	take := func(id string) {
+		t.Helper()
+		if seen[id] {
+			t.Fatalf("question ID %s handed out twice", id)
+		}
+		seen[id] = true
+	}
+	for round := range 3 {
+		first, err := s.ReserveQuestionIDs(ctx, 5)
+		if err != nil {
+			t.Fatalf("ReserveQuestionIDs: %v", err)
+		}
+		for n := first; n < first+5; n++ {
+			take(caunoi.QuestionID(n))
+		}
+		q, err := s.LogQuestion(ctx, caunoi.QuestionRecord{Asker: 30, Text: fmt.Sprintf("câu hỏi %d", round), At: suiteEpoch})
+		if err != nil {
+			t.Fatalf("LogQuestion: %v", err)
+		}
+		take(q.ID)
+	}
+	// Concurrent reservations get disjoint blocks.
+	var wg sync.WaitGroup
+	firsts := make(chan int64, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first, err := s.ReserveQuestionIDs(ctx, 3)
+			if err != nil {
+				t.Errorf("ReserveQuestionIDs: %v", err)
+				return
+			}
+			firsts <- first
+		}()
+	}
+	wg.Wait()
+	close(firsts)
+	for first := range firsts {
+		for n := first; n < first+3; n++ {
+			take(caunoi.QuestionID(n))
+		}
+	}
+	if want := 3*6 + 16*3; len(seen) != want {
+		t.Errorf("%d distinct IDs, want %d", len(seen), want)
+	}
 }

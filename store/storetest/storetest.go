@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(tb testing.TB) caunoi.Store) {
 	t.Run("Journal", func(t *testing.T) { testJournal(t, open) })
 	t.Run("JournalPrune", func(t *testing.T) { testJournalPrune(t, open) })
 	t.Run("EnqueueDone", func(t *testing.T) { testEnqueueDone(t, open) })
+	t.Run("EnqueueDoneQuestions", func(t *testing.T) { testEnqueueDoneQuestions(t, open) })
+	t.Run("ReserveQuestionIDs", func(t *testing.T) { testReserveQuestionIDs(t, open) })
 	t.Run("Outbox", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("OutboxRetry", func(t *testing.T) { testOutboxRetry(t, open) })
 	t.Run("Locker", func(t *testing.T) { testLocker(t, open) })
