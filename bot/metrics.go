@@ -26,10 +26,12 @@ type Metrics struct {
 	HandleTime Histogram
 }
 
-// LatencyBuckets are the upper bounds of Histogram's buckets.
+// LatencyBuckets are the upper bounds of Histogram's buckets: fine between
+// 10 and 100 ms, where a question's handling time matters most.
 var LatencyBuckets = [...]time.Duration{
 	time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond,
-	20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
+	15 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 40 * time.Millisecond,
+	50 * time.Millisecond, 60 * time.Millisecond, 75 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
 	500 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
 	30 * time.Second, time.Minute,
 }

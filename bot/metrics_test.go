@@ -14,7 +14,16 @@ func TestHistogramBuckets(t *testing.T) {
 	if len(counts) != len(LatencyBuckets)+1 {
 		t.Fatalf("%d buckets, want %d", len(counts), len(LatencyBuckets)+1)
 	}
-	want := map[int]int64{0: 2, 1: 1, 5: 1, len(LatencyBuckets): 1} // ≤1ms, ≤2ms, ≤50ms, +Inf
+	at := func(bound time.Duration) int {
+		for i, b := range LatencyBuckets {
+			if b == bound {
+				return i
+			}
+		}
+		t.Fatalf("no bucket ends at %v", bound)
+		return -1
+	}
+	want := map[int]int64{at(time.Millisecond): 2, at(2 * time.Millisecond): 1, at(40 * time.Millisecond): 1, len(LatencyBuckets): 1}
 	for i, c := range counts {
 		if c != want[i] {
 			t.Errorf("bucket %d holds %d, want %d", i, c, want[i])

@@ -1,7 +1,6 @@
 package redisstore
 
 import (
-	"slices"
 	"sync"
 
 	"github.com/caunoi/caunoi"
@@ -18,6 +17,16 @@ type ticketState struct {
 	t   caunoi.Ticket
 }
 
+// cachedTicket is what the cache keeps of a ticketState: the JSON and the
+// length. The ticket is decoded again on each use (its strings are views of
+// the JSON, so that costs its lists alone), which keeps one copy of each
+// ticket in memory instead of two and gives every caller a ticket of its
+// own.
+type cachedTicket struct {
+	raw string
+	n   int64
+}
+
 // ticketCache remembers the tickets this process wrote last, so that the
 // next update of one of them needs no read: updateScript checks the
 // remembered state against Redis and hands back the current one when they
@@ -26,29 +35,34 @@ type ticketState struct {
 // first.
 type ticketCache struct {
 	mu    sync.Mutex
-	m     map[string]ticketState
+	m     map[string]cachedTicket
 	order []string // numbers in the order they were added, a ring
 	next  int      // the ring's oldest slot, once it is full
 }
 
 func newTicketCache() *ticketCache {
-	return &ticketCache{m: make(map[string]ticketState)}
+	return &ticketCache{m: make(map[string]cachedTicket)}
 }
 
-// get returns a copy of the remembered state of number that the caller may
-// change.
+// get returns the remembered state of number, decoded for the caller to
+// change as it likes.
 func (c *ticketCache) get(number string) (ticketState, bool) {
 	c.mu.Lock()
-	st, ok := c.m[number]
+	e, ok := c.m[number]
 	c.mu.Unlock()
-	if ok {
-		st.t = cloneTicket(st.t)
+	if !ok {
+		return ticketState{}, false
 	}
-	return st, ok
+	st, err := decodeState(e.raw, e.n)
+	if err != nil {
+		return ticketState{}, false // it was written by this process; read it again
+	}
+	return st, true
 }
 
-// put remembers st for number; st.t must not be changed afterwards.
-func (c *ticketCache) put(number string, st ticketState) {
+// put remembers the ticket JSON raw, with a timeline of n events, for
+// number.
+func (c *ticketCache) put(number, raw string, n int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[number]; !ok {
@@ -60,7 +74,7 @@ func (c *ticketCache) put(number string, st ticketState) {
 			c.next = (c.next + 1) % ticketCacheSize
 		}
 	}
-	c.m[number] = st
+	c.m[number] = cachedTicket{raw, n}
 }
 
 // forget drops number.
@@ -70,13 +84,4 @@ func (c *ticketCache) forget(number string) {
 	// The number keeps its slot in the ring; when the slot is reused, the
 	// delete there finds nothing or a later entry, and either is harmless.
 	delete(c.m, number)
-}
-
-// cloneTicket copies t with its own slices, so that changing the copy
-// leaves t alone.
-func cloneTicket(t caunoi.Ticket) caunoi.Ticket {
-	t.Results = slices.Clone(t.Results)
-	t.Attachments = slices.Clone(t.Attachments)
-	t.Applied = slices.Clone(t.Applied)
-	return t
 }

@@ -115,7 +115,7 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	}
 	t.Number = val
 	raw := string(tBefore) + string(quoted[1:len(quoted)-1]) + val[len(numPrefix):] + string(tAfter)
-	s.tickets.put(val, ticketState{raw: raw, n: 1, t: cloneTicket(t)})
+	s.tickets.put(val, raw, 1)
 	return t, true, nil
 }
 
@@ -211,7 +211,7 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
 		if ok, _ := res.(int64); ok == 1 {
-			s.tickets.put(number, ticketState{raw: stringOf(tdata), n: st.n + int64(len(evs)), t: cloneTicket(cur)})
+			s.tickets.put(number, stringOf(tdata), st.n+int64(len(evs)))
 			return cur, nil
 		}
 		// Another writer got there first: try again on what it stored.
