@@ -60,6 +60,16 @@ type TicketStore interface {
 	Events(ctx context.Context, number string) ([]Event, error)
 	// Tickets lists tickets matching f, newest first.
 	Tickets(ctx context.Context, f TicketFilter) ([]Ticket, error)
+	// CountTickets counts the tickets of each department and status,
+	// reading them a page at a time instead of holding them all, for
+	// metrics. Writes made while it counts may shift a count by one.
+	CountTickets(ctx context.Context) (map[DeptStatus]int, error)
+}
+
+// DeptStatus is a department and a status, what CountTickets counts by.
+type DeptStatus struct {
+	Department string
+	Status     Status
 }
 
 // QuestionRecord is one question asked, with how the handbook answered it.

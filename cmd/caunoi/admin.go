@@ -422,7 +422,8 @@ func (c handbookCollector) Collect(ch chan<- prometheus.Metric) {
 // storeCollector exports what only the store knows: tickets by status and
 // department, and the age of the oldest update waiting in the journal. It
 // reads the store at most once per ttl; scrapes in between get the cached
-// values. Listing tickets reads every ticket, hence the cache.
+// values. Counting tickets reads every ticket (a page at a time, so that
+// memory does not grow with their number), hence the cache.
 type storeCollector struct {
 	store       caunoi.Store
 	departments func() []string
@@ -487,9 +488,9 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 func (c *storeCollector) refresh(now time.Time) error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	ts, err := c.store.Tickets(ctx, caunoi.TicketFilter{})
+	byKind, err := c.store.CountTickets(ctx)
 	if err != nil {
-		return fmt.Errorf("list tickets: %w", err)
+		return fmt.Errorf("count tickets: %w", err)
 	}
 	pending, err := c.store.Pending(ctx, 1)
 	if err != nil {
@@ -501,8 +502,8 @@ func (c *storeCollector) refresh(now time.Time) error {
 			counts[[2]string{string(s), d}] = 0
 		}
 	}
-	for _, t := range ts {
-		counts[[2]string{string(t.Status), t.Department}]++
+	for k, n := range byKind {
+		counts[[2]string{string(k.Status), k.Department}] += n
 	}
 	var lag time.Duration
 	if len(pending) > 0 {

@@ -313,6 +313,32 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 	return out, nil
 }
 
+// CountTickets counts the tickets of each department and status in one
+// read transaction, decoding one ticket at a time.
+func (s *Store) CountTickets(ctx context.Context) (map[caunoi.DeptStatus]int, error) {
+	out := map[caunoi.DeptStatus]int{}
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		n := 0
+		return tx.Bucket(bktTickets).ForEach(func(_, v []byte) error {
+			if n++; n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			var t caunoi.Ticket
+			if err := codec.Unmarshal(v, &t); err != nil {
+				return err
+			}
+			out[caunoi.DeptStatus{Department: t.Department, Status: t.Status}]++
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count tickets: %w", err)
+	}
+	return out, nil
+}
+
 // scanDesc walks keys prefix+timeKey+number from the newest created before
 // before down to after, calling fn with each number until fn returns false.
 func scanDesc(c *bolt.Cursor, prefix []byte, after, before time.Time, fn func(number []byte) (bool, error)) error {

@@ -57,7 +57,11 @@ func New(client redis.UniversalClient, prefix string) *Store {
 // and a shorter queue behind busy clients. Transactions and Watch stay on
 // client, since their commands must share one connection.
 //
-// The autopipeliner belongs to client: closing client closes it.
+// The batch target is 100 commands, the size of the queues go-redis keeps
+// for reuse: with its default of 300 every flush allocated a fresh queue
+// (a concurrent caller has one command in flight, so batches stay far
+// smaller either way). The autopipeliner belongs to client: closing client
+// closes it.
 func batched(client redis.UniversalClient) redis.Cmdable {
 	ap, ok := client.(interface {
 		AutoPipelineWithOptions(*redis.AutoPipelineOptions) (*redis.AutoPipeliner, error)

@@ -326,6 +326,37 @@ func (s *Store) Events(ctx context.Context, number string) ([]caunoi.Event, erro
 	return out, nil
 }
 
+// CountTickets counts the tickets of each department and status, reading
+// the creation index and the tickets ticketPage at a time, oldest first.
+func (s *Store) CountTickets(ctx context.Context) (map[caunoi.DeptStatus]int, error) {
+	out := map[caunoi.DeptStatus]int{}
+	index := s.key("tix", "created")
+	for start := int64(0); ; start += ticketPage {
+		numbers, err := s.c.ZRange(ctx, index, start, start+ticketPage-1).Result()
+		if err != nil {
+			return nil, fmt.Errorf("count tickets: %w", err)
+		}
+		keys := make([]string, len(numbers))
+		for i, n := range numbers {
+			keys[i] = s.ticketKey(n)
+		}
+		err = mgetJSON(ctx, s.c, keys, func(data string) error {
+			var t caunoi.Ticket
+			if err := codec.UnmarshalString(data, &t); err != nil {
+				return err
+			}
+			out[caunoi.DeptStatus{Department: t.Department, Status: t.Status}]++
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("count tickets: %w", err)
+		}
+		if len(numbers) < ticketPage {
+			return out, nil
+		}
+	}
+}
+
 // ticketPage is how many index entries Tickets reads at a time.
 const ticketPage = 256
 

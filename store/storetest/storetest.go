@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(tb testing.TB) caunoi.Store) {
 	t.Run("TicketSequences", func(t *testing.T) { testTicketSequences(t, open) })
 	t.Run("TicketFilters", func(t *testing.T) { testTicketFilters(t, open) })
 	t.Run("TicketTransferIndex", func(t *testing.T) { testTicketTransferIndex(t, open) })
+	t.Run("CountTickets", func(t *testing.T) { testCountTickets(t, open) })
 	t.Run("Questions", func(t *testing.T) { testQuestions(t, open) })
 	t.Run("Journal", func(t *testing.T) { testJournal(t, open) })
 	t.Run("JournalPrune", func(t *testing.T) { testJournalPrune(t, open) })

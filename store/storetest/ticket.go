@@ -525,3 +525,78 @@ func testTicketTransferIndex(t *testing.T, open func(testing.TB) caunoi.Store) {
 		t.Errorf("transfer event = %+v, want seq 2 to xay-dung", evs)
 	}
 }
+
+// testCountTickets checks CountTickets against the tickets themselves, over
+// more tickets than one page of the Redis store's reads, with some claimed
+// and some transferred to another department.
+func testCountTickets(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	got, err := s.CountTickets(ctx)
+	if err != nil {
+		t.Fatalf("CountTickets(empty store): %v", err)
+	}
+	if len(got) != 0 {
+		t.Fatalf("CountTickets(empty store) = %v, want nothing", got)
+	}
+	depts := []struct{ prefix, code string }{{"TP", "tu-phap"}, {"XD", "xay-dung"}, {"NV", "noi-vu"}}
+	want := map[caunoi.DeptStatus]int{}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for g := range 8 { // 8 writers, 40 tickets each
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				n := g*40 + i
+				d := depts[n%len(depts)]
+				at := suiteEpoch.Add(time.Duration(n) * time.Second)
+				tk, _, err := s.CreateTicket(ctx, d.prefix, sampleTicket(d.code, caunoi.UserID(100+n%7), at), createdEvent(30, at))
+				if err != nil {
+					t.Errorf("CreateTicket: %v", err)
+					return
+				}
+				key := caunoi.DeptStatus{Department: d.code, Status: caunoi.StatusNew}
+				switch n % 5 {
+				case 1:
+					if _, err := s.UpdateTicket(ctx, tk.Number, claimFn(200, at.Add(time.Minute))); err != nil {
+						t.Errorf("claim: %v", err)
+						return
+					}
+					key.Status = caunoi.StatusClaimed
+				case 2:
+					_, err := s.UpdateTicket(ctx, tk.Number, func(cur *caunoi.Ticket) ([]caunoi.Event, error) {
+						cur.Department, cur.Status = "y-te", caunoi.StatusTransferred
+						return nil, nil
+					})
+					if err != nil {
+						t.Errorf("transfer: %v", err)
+						return
+					}
+					key = caunoi.DeptStatus{Department: "y-te", Status: caunoi.StatusTransferred}
+				}
+				mu.Lock()
+				want[key]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	got, err = s.CountTickets(ctx)
+	if err != nil {
+		t.Fatalf("CountTickets: %v", err)
+	}
+	checkEqual(t, "CountTickets", got, want)
+	all, err := s.Tickets(ctx, caunoi.TicketFilter{})
+	if err != nil {
+		t.Fatalf("Tickets: %v", err)
+	}
+	fromList := map[caunoi.DeptStatus]int{}
+	for _, tk := range all {
+		fromList[caunoi.DeptStatus{Department: tk.Department, Status: tk.Status}]++
+	}
+	checkEqual(t, "CountTickets against Tickets", got, fromList)
+}
