@@ -205,8 +205,10 @@ func (d *Desk) Answer(ctx context.Context, actor UserID, text string) (Answer, Q
 }
 
 // questionIDBlock is how many question numbers the desk takes from the
-// store at a time.
-const questionIDBlock = 128
+// store at a time. Questions wait for that write once per block (on bbolt,
+// a commit to disk), so it is large; numbers left when the process stops
+// are skipped.
+const questionIDBlock = 1024
 
 // questionIDs hands out question numbers from a block the store reserved:
 // [next, end).

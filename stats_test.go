@@ -461,7 +461,7 @@ func TestAnswerQuestionIDs(t *testing.T) {
 	seen := map[string]bool{}
 	last := map[*caunoi.Desk]int64{}
 	var recs []caunoi.QuestionRecord
-	for i := range 300 {
+	for i := range 2600 { // the first desk uses more than one block
 		d := f.desk
 		if i%3 == 2 {
 			d = &other
