@@ -336,17 +336,8 @@ func (s *Store) CountTickets(ctx context.Context) (map[caunoi.DeptStatus]int, er
 		if err != nil {
 			return nil, fmt.Errorf("count tickets: %w", err)
 		}
-		keys := make([]string, len(numbers))
-		for i, n := range numbers {
-			keys[i] = s.ticketKey(n)
-		}
-		err = mgetJSON(ctx, s.c, keys, func(data string) error {
-			var t caunoi.Ticket
-			if err := codec.UnmarshalString(data, &t); err != nil {
-				return err
-			}
+		err = s.eachTicket(ctx, numbers, func(t *caunoi.Ticket) {
 			out[caunoi.DeptStatus{Department: t.Department, Status: t.Status}]++
-			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("count tickets: %w", err)
@@ -355,6 +346,23 @@ func (s *Store) CountTickets(ctx context.Context) (map[caunoi.DeptStatus]int, er
 			return out, nil
 		}
 	}
+}
+
+// eachTicket reads the tickets with numbers (a round trip per 500) and calls fn
+// with each that exists, in order.
+func (s *Store) eachTicket(ctx context.Context, numbers []string, fn func(*caunoi.Ticket)) error {
+	keys := make([]string, len(numbers))
+	for i, n := range numbers {
+		keys[i] = s.ticketKey(n)
+	}
+	return mgetJSON(ctx, s.c, keys, func(data string) error {
+		var t caunoi.Ticket
+		if err := codec.UnmarshalString(data, &t); err != nil {
+			return err
+		}
+		fn(&t)
+		return nil
+	})
 }
 
 // ticketPage is how many index entries Tickets reads at a time.
@@ -384,19 +392,10 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 		if err != nil {
 			return nil, fmt.Errorf("list tickets: %w", err)
 		}
-		keys := make([]string, len(numbers))
-		for i, n := range numbers {
-			keys[i] = s.ticketKey(n)
-		}
-		err = mgetJSON(ctx, s.c, keys, func(data string) error {
-			var t caunoi.Ticket
-			if err := codec.UnmarshalString(data, &t); err != nil {
-				return err
+		err = s.eachTicket(ctx, numbers, func(t *caunoi.Ticket) {
+			if f.Matches(*t) {
+				out = append(out, *t)
 			}
-			if f.Matches(t) {
-				out = append(out, t)
-			}
-			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("list tickets: %w", err)
