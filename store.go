@@ -62,7 +62,8 @@ type TicketStore interface {
 	Tickets(ctx context.Context, f TicketFilter) ([]Ticket, error)
 	// CountTickets counts the tickets of each department and status,
 	// reading them a page at a time instead of holding them all, for
-	// metrics. Writes made while it counts may shift a count by one.
+	// metrics. A ticket created or changed while it counts may be counted
+	// in its old state, or, on Redis, once too often or not at all.
 	CountTickets(ctx context.Context) (map[DeptStatus]int, error)
 }
 

@@ -192,12 +192,13 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 			continue
 		}
 		cur.Number = number
-		tdata, args, err := updateArgs(&st, &cur, evs)
+		move := reindex(&st.t, &cur)
+		tdata, args, err := updateArgs(&st, &cur, move, evs)
 		if err != nil {
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
 		keys := []string{tk, ek}
-		if reindex(&st.t, &cur) {
+		if move {
 			keys = append(keys, s.key("tix", "created"),
 				s.deptIndex(st.t.Department), s.deptIndex(cur.Department),
 				s.askerIndex(st.t.Asker), s.askerIndex(cur.Asker))
@@ -276,17 +277,19 @@ func reindex(old, cur *caunoi.Ticket) bool {
 }
 
 // updateArgs returns the JSON of cur and updateScript's ARGV for changing
-// the stored state st into cur and appending evs.
-func updateArgs(st *ticketState, cur *caunoi.Ticket, evs []caunoi.Event) ([]byte, []any, error) {
+// the stored state st into cur, moving it in the indexes when move is set,
+// and appending evs.
+func updateArgs(st *ticketState, cur *caunoi.Ticket, move bool, evs []caunoi.Event) ([]byte, []any, error) {
 	tdata, err := codec.Marshal(cur)
 	if err != nil {
 		return nil, nil, err
 	}
 	args := make([]any, 0, 6+len(evs))
-	args = append(args, st.raw, st.n, tdata, cur.Number, microsArg(cur.Created), "0")
-	if reindex(&st.t, cur) {
-		args[5] = "1"
+	flag := "0"
+	if move {
+		flag = "1"
 	}
+	args = append(args, st.raw, st.n, tdata, cur.Number, microsArg(cur.Created), flag)
 	var e caunoi.Event // one copy for all, with the number and place filled in
 	for i := range evs {
 		e = evs[i]
@@ -348,8 +351,8 @@ func (s *Store) CountTickets(ctx context.Context) (map[caunoi.DeptStatus]int, er
 	}
 }
 
-// eachTicket reads the tickets with numbers (a round trip per 500) and calls fn
-// with each that exists, in order.
+// eachTicket reads the tickets with numbers (a round trip per 500) and
+// calls fn with each that exists, in order.
 func (s *Store) eachTicket(ctx context.Context, numbers []string, fn func(*caunoi.Ticket)) error {
 	keys := make([]string, len(numbers))
 	for i, n := range numbers {
