@@ -893,6 +893,42 @@ func Marshal(v any) ([]byte, error) {
 	return data, nil
 }
 
+// MarshalTicket is Marshal of *t. Unlike Marshal it leaves t where the
+// caller keeps it: a ticket passed as an interface value goes to the heap,
+// one allocation per call on a store's busiest path.
+func MarshalTicket(t *caunoi.Ticket) ([]byte, error) {
+	data, err := appendTicket(make([]byte, 0, ticketSize(t)), t)
+	if err != nil {
+		return nil, fmt.Errorf("encode ticket: %v: %w", err, caunoi.ErrInvalid)
+	}
+	return data, nil
+}
+
+// MarshalEvent is Marshal of *e, leaving e where the caller keeps it, as
+// MarshalTicket does.
+func MarshalEvent(e *caunoi.Event) ([]byte, error) {
+	data, err := appendEvent(make([]byte, 0, eventSize(e)), e)
+	if err != nil {
+		return nil, fmt.Errorf("encode event: %v: %w", err, caunoi.ErrInvalid)
+	}
+	return data, nil
+}
+
+// UnmarshalTicketString is UnmarshalString into *t, leaving t where the
+// caller keeps it, as MarshalTicket does.
+func UnmarshalTicketString(s string, t *caunoi.Ticket) error {
+	data := unsafe.Slice(unsafe.StringData(s), len(s))
+	*t = caunoi.Ticket{}
+	d := decoder{data: data, shared: true}
+	if d.ticket(t) && d.end() {
+		return nil
+	}
+	var slow caunoi.Ticket // on the heap, and only on this path
+	err := json.Unmarshal(data, &slow)
+	*t = slow
+	return err
+}
+
 // Unmarshal is json.Unmarshal, on the fast path for tickets, events, outbox
 // messages, journal entries, officials and question records, which it
 // resets first.

@@ -149,6 +149,9 @@ func matchesJSON[T any](t *testing.T, seed uint64, n int, read func(*decoder, *T
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("%T %d: Marshal error %v, json.Marshal error %v", v, i, err, wantErr)
 		}
+		if typed, ok, typedErr := marshalTyped(&v); ok && (!bytes.Equal(typed, got) || (typedErr != nil) != (err != nil)) {
+			t.Fatalf("%T %d: the typed encoder gave %s (error %v), Marshal %s (error %v)", v, i, typed, typedErr, got, err)
+		}
 		if err != nil {
 			continue
 		}
@@ -174,7 +177,32 @@ func matchesJSON[T any](t *testing.T, seed uint64, n int, read func(*decoder, *T
 		if !reflect.DeepEqual(shared, exp) {
 			t.Fatalf("%T %d: UnmarshalString(%s)\n got %#v\nwant %#v", v, i, want, shared, exp)
 		}
+		var typed T
+		if ok, err := unmarshalTyped(string(want), &typed); ok && (err != nil || !reflect.DeepEqual(typed, exp)) {
+			t.Fatalf("%T %d: the typed decoder of %s: %v\n got %#v\nwant %#v", v, i, want, err, typed, exp)
+		}
 	}
+}
+
+// marshalTyped encodes v with its typed entry point, if it has one.
+func marshalTyped(v any) ([]byte, bool, error) {
+	switch v := v.(type) {
+	case *caunoi.Ticket:
+		data, err := MarshalTicket(v)
+		return data, true, err
+	case *caunoi.Event:
+		data, err := MarshalEvent(v)
+		return data, true, err
+	}
+	return nil, false, nil
+}
+
+// unmarshalTyped decodes s into v with its typed entry point, if it has one.
+func unmarshalTyped(s string, v any) (bool, error) {
+	if t, ok := v.(*caunoi.Ticket); ok {
+		return true, UnmarshalTicketString(s, t)
+	}
+	return false, nil
 }
 
 func TestEncodeErrorsAsEncodingJSON(t *testing.T) {
@@ -289,6 +317,15 @@ func decodesAsJSON[T any](t *testing.T, in []byte) {
 	}
 	if err == nil && !reflect.DeepEqual(shared, want) {
 		t.Fatalf("UnmarshalString(%q) into %T\n got %#v\nwant %#v", in, shared, shared, want)
+	}
+	var typed T
+	if ok, err := unmarshalTyped(string(in), &typed); ok {
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("the typed decoder of %q into %T: error %v, json.Unmarshal error %v", in, typed, err, wantErr)
+		}
+		if err == nil && !reflect.DeepEqual(typed, want) {
+			t.Fatalf("the typed decoder of %q into %T\n got %#v\nwant %#v", in, typed, typed, want)
+		}
 	}
 }
 

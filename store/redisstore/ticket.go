@@ -82,23 +82,33 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
-	t.Number = ""
-	ev.Ticket, ev.Seq = "", 1
-	tBefore, tAfter, err := codec.AroundNumber(&t)
+	esc := quoted[1 : len(quoted)-1] // the prefix as it reads inside a JSON string
+	// Both records are encoded once, numbered with six zeros; the script
+	// puts the real digits in, and Go does the same in its own copy of the
+	// ticket for the cache.
+	t.Number = numPrefix + zeroSeq
+	ev.Ticket, ev.Seq = t.Number, 1
+	tdata, err := codec.MarshalTicket(&t)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
-	eBefore, eAfter, err := codec.AroundNumber(&ev)
+	edata, err := codec.MarshalEvent(&ev)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
+	}
+	tAt, ok1 := seqAt(tdata, `{"Number":"`, esc)
+	eAt, ok2 := seqAt(edata, `{"Ticket":"`, esc)
+	if !ok1 || !ok2 {
+		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: the encoded ticket does not begin with its number")
 	}
 	keys := []string{s.key("seq", prefix, strconv.Itoa(year)), s.key("tix", "created"), s.deptIndex(t.Department), s.askerIndex(t.Asker)}
 	if t.IdemKey != "" {
 		keys = append(keys, s.key("idem", t.IdemKey))
 	}
 	res, err := createScript.Run(ctx, s.c, keys,
-		s.ticketKey(""), s.eventsKey(""), numPrefix, quoted[1:len(quoted)-1],
-		tBefore, tAfter, eBefore, eAfter, microsArg(t.Created)).Slice()
+		s.ticketKey(""), s.eventsKey(""), numPrefix, esc,
+		tdata[:tAt-len(esc)], tdata[tAt+len(zeroSeq):], edata[:eAt-len(esc)], edata[eAt+len(zeroSeq):],
+		microsArg(t.Created)).Slice()
 	if err == nil && len(res) != 2 {
 		err = fmt.Errorf("unexpected reply %v", res)
 	}
@@ -108,15 +118,42 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	val, _ := res[1].(string)
 	if created, _ := res[0].(int64); created == 0 {
 		var got caunoi.Ticket
-		if err := codec.UnmarshalString(val, &got); err != nil {
+		if err := codec.UnmarshalTicketString(val, &got); err != nil {
 			return caunoi.Ticket{}, false, fmt.Errorf("create ticket: earlier ticket: %w", err)
 		}
 		return got, false, nil
 	}
+	if !strings.HasPrefix(val, numPrefix) {
+		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: unexpected number %q", val)
+	}
 	t.Number = val
-	raw := string(tBefore) + string(quoted[1:len(quoted)-1]) + val[len(numPrefix):] + string(tAfter)
+	seq := val[len(numPrefix):]
+	var raw string
+	if len(seq) == len(zeroSeq) {
+		// The script has returned, so Redis has all of tdata: it is
+		// this process's again, and becomes the cache's.
+		copy(tdata[tAt:], seq)
+		raw = stringOf(tdata)
+	} else { // a millionth ticket of the year: the number is longer
+		raw = string(tdata[:tAt]) + seq + string(tdata[tAt+len(zeroSeq):])
+	}
 	s.tickets.put(val, raw, 1)
 	return t, true, nil
+}
+
+// zeroSeq stands for a ticket's sequence number in its encoding until the
+// number is known: six digits, as the script formats every number below a
+// million.
+const zeroSeq = "000000"
+
+// seqAt returns where zeroSeq begins in data, the encoding of a ticket or
+// an event whose number is the prefix esc (JSON-escaped) followed by
+// zeroSeq, and whose encoding begins with head and the number.
+func seqAt(data []byte, head string, esc []byte) (int, bool) {
+	at := len(head) + len(esc)
+	ok := len(data) >= at+len(zeroSeq) && string(data[:len(head)]) == head &&
+		string(data[len(head):at]) == string(esc) && string(data[at:at+len(zeroSeq)]) == zeroSeq
+	return at, ok
 }
 
 // Ticket returns the ticket with number, or caunoi.ErrNotFound.
@@ -264,7 +301,7 @@ return {cur, redis.call('LLEN', KEYS[2])}
 
 func decodeState(raw string, n int64) (ticketState, error) {
 	st := ticketState{raw: raw, n: n}
-	if err := codec.UnmarshalString(raw, &st.t); err != nil {
+	if err := codec.UnmarshalTicketString(raw, &st.t); err != nil {
 		return ticketState{}, err
 	}
 	return st, nil
@@ -280,7 +317,7 @@ func reindex(old, cur *caunoi.Ticket) bool {
 // the stored state st into cur, moving it in the indexes when move is set,
 // and appending evs.
 func updateArgs(st *ticketState, cur *caunoi.Ticket, move bool, evs []caunoi.Event) ([]byte, []any, error) {
-	tdata, err := codec.Marshal(cur)
+	tdata, err := codec.MarshalTicket(cur)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -294,7 +331,7 @@ func updateArgs(st *ticketState, cur *caunoi.Ticket, move bool, evs []caunoi.Eve
 	for i := range evs {
 		e = evs[i]
 		e.Ticket, e.Seq = cur.Number, int(st.n)+i+1
-		data, err := codec.Marshal(&e)
+		data, err := codec.MarshalEvent(&e)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -23,8 +23,8 @@ const BenchClients = 32
 //   - claim: UpdateTicket claiming a new ticket (one ticket per operation);
 //   - reply: UpdateTicket appending a reply to one of 256 busy tickets.
 //
-// Besides ns/op it reports throughput (ops/s) and the 99th percentile
-// latency of one call (p99-ms).
+// Besides ns/op it reports throughput (ops/s) and the median and 99th percentile
+// latency of one call (p50-ms, p99-ms).
 func Bench(b *testing.B, open func(tb testing.TB) caunoi.Store) {
 	ctx := context.Background()
 	b.Run("create", func(b *testing.B) {
@@ -129,7 +129,8 @@ func measure(b *testing.B, op func(i int) error) {
 		return
 	}
 	slices.Sort(latencies)
-	p99 := latencies[(len(latencies)*99+99)/100-1] // nearest rank
+	rank := func(p int) time.Duration { return latencies[(len(latencies)*p+99)/100-1] } // nearest rank
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
-	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(rank(50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(rank(99).Microseconds())/1000, "p99-ms")
 }

@@ -1,0 +1,60 @@
+package redisstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/redistest"
+)
+
+// TestCreateCachesStoredJSON checks that what CreateTicket remembers of a
+// new ticket is byte for byte what Redis stored, with a six-digit number
+// (written into the encoding in place) and with the seven-digit number of
+// the millionth ticket of a year (put together from its pieces), so that
+// the next update needs neither a read nor a second attempt.
+func TestCreateCachesStoredJSON(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := Open(ctx, srv.URL(0)+"?prefix=so:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.rdb.Set(ctx, s.key("seq", "TP", "2025"), 999998, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)
+	for _, want := range []string{"TP-2025-999999", "TP-2025-1000000"} {
+		tk := caunoi.Ticket{Department: "tu-phap", Asker: 31, Commune: "26734", Question: "Cấp bản sao trích lục khai tử ở đâu?", Status: caunoi.StatusNew, Created: at, Updated: at}
+		got, created, err := s.CreateTicket(ctx, "TP", tk, caunoi.Event{Kind: caunoi.EventCreated, Actor: 31, At: at, To: caunoi.StatusNew})
+		if err != nil || !created {
+			t.Fatalf("CreateTicket: %v, created %v", err, created)
+		}
+		if got.Number != want {
+			t.Fatalf("number %s, want %s", got.Number, want)
+		}
+		stored, err := s.rdb.Get(ctx, s.ticketKey(want)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.tickets.mu.Lock()
+		cached, ok := s.tickets.m[want]
+		s.tickets.mu.Unlock()
+		if !ok || cached.raw != stored || cached.n != 1 {
+			t.Fatalf("cache of %s: %q (%d events, present %v), Redis holds %q", want, cached.raw, cached.n, ok, stored)
+		}
+		read, err := s.Ticket(ctx, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if read.Number != want || read.Question != tk.Question {
+			t.Errorf("read back %s %q", read.Number, read.Question)
+		}
+		evs, err := s.Events(ctx, want)
+		if err != nil || len(evs) != 1 || evs[0].Ticket != want || evs[0].Seq != 1 {
+			t.Errorf("events of %s: %+v, %v", want, evs, err)
+		}
+	}
+}
