@@ -54,7 +54,8 @@ type TicketStore interface {
 	// latest state, and its changes and the events it returns are stored
 	// together or not at all. If fn returns an error, nothing is stored and
 	// the error is returned unchanged. fn may be called more than once under
-	// contention, so it must have no side effects.
+	// contention, so it must have no side effects, and must not keep the
+	// pointer it is given after it returns.
 	UpdateTicket(ctx context.Context, number string, fn func(*Ticket) ([]Event, error)) (Ticket, error)
 	// Events returns the ticket's timeline in order, or ErrNotFound.
 	Events(ctx context.Context, number string) ([]Event, error)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -37,6 +38,12 @@ type Store struct {
 	owns bool          // Close closes rdb
 
 	tickets *ticketCache // tickets this process wrote last
+
+	// Keys every ticket write names, built once.
+	ticketKeyPrefix, eventsKeyPrefix, createdIndex string
+
+	numMu     sync.RWMutex
+	numbering map[numberingKey]*numbering // of the departments and years seen
 }
 
 // New returns a store on client with keys under prefix (DefaultPrefix when
@@ -45,7 +52,9 @@ func New(client redis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	return &Store{rdb: client, c: batched(client), pre: "{" + prefix + "}", tickets: newTicketCache()}
+	s := &Store{rdb: client, c: batched(client), pre: "{" + prefix + "}", tickets: newTicketCache(), numbering: map[numberingKey]*numbering{}}
+	s.ticketKeyPrefix, s.eventsKeyPrefix, s.createdIndex = s.key("t", ""), s.key("ev", ""), s.key("tix", "created")
+	return s
 }
 
 // batched returns the command surface of client that sends the commands of

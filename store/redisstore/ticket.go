@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/store/codec"
@@ -76,17 +77,15 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	if prefix == "" {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: empty prefix: %w", caunoi.ErrInvalid)
 	}
-	year := t.Created.Year()
-	numPrefix := fmt.Sprintf("%s-%04d-", prefix, year)
-	quoted, err := codec.Marshal(numPrefix)
+	num, err := s.numberingOf(prefix, t.Created.Year())
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
-	esc := quoted[1 : len(quoted)-1] // the prefix as it reads inside a JSON string
+	numPrefix, esc := num.prefix, num.esc
 	// Both records are encoded once, numbered with six zeros; the script
 	// puts the real digits in, and Go does the same in its own copy of the
 	// ticket for the cache.
-	t.Number = numPrefix + zeroSeq
+	t.Number = num.zero
 	ev.Ticket, ev.Seq = t.Number, 1
 	tdata, err := codec.MarshalTicket(&t)
 	if err != nil {
@@ -101,12 +100,12 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	if !ok1 || !ok2 {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: the encoded ticket does not begin with its number")
 	}
-	keys := []string{s.key("seq", prefix, strconv.Itoa(year)), s.key("tix", "created"), s.deptIndex(t.Department), s.askerIndex(t.Asker)}
+	keys := []string{num.seqKey, s.createdIndex, s.deptIndex(t.Department), s.askerIndex(t.Asker)}
 	if t.IdemKey != "" {
 		keys = append(keys, s.key("idem", t.IdemKey))
 	}
 	res, err := createScript.Run(ctx, s.c, keys,
-		s.ticketKey(""), s.eventsKey(""), numPrefix, esc,
+		s.ticketKeyPrefix, s.eventsKeyPrefix, numPrefix, esc,
 		tdata[:tAt-len(esc)], tdata[tAt+len(zeroSeq):], edata[:eAt-len(esc)], edata[eAt+len(zeroSeq):],
 		microsArg(t.Created)).Slice()
 	if err == nil && len(res) != 2 {
@@ -139,6 +138,48 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	}
 	s.tickets.put(val, raw, 1)
 	return t, true, nil
+}
+
+// numbering is what numbering a department's tickets of a year needs: the
+// number prefix ("TP-2025-"), the prefix JSON-escaped, a number of six
+// zeros, and the key of the sequence.
+type numbering struct {
+	prefix, zero, seqKey string
+	esc                  []byte
+}
+
+type numberingKey struct {
+	prefix string
+	year   int
+}
+
+// maxNumberings bounds how many numberings a store remembers (departments
+// times years: a few dozen in practice); past it they are built per call.
+const maxNumberings = 1024
+
+// numberingOf returns the numbering of prefix in year.
+func (s *Store) numberingOf(prefix string, year int) (*numbering, error) {
+	k := numberingKey{prefix, year}
+	s.numMu.RLock()
+	n, ok := s.numbering[k]
+	s.numMu.RUnlock()
+	if ok {
+		return n, nil
+	}
+	n = &numbering{prefix: fmt.Sprintf("%s-%04d-", prefix, year)}
+	quoted, err := codec.Marshal(n.prefix)
+	if err != nil {
+		return nil, err
+	}
+	n.esc = quoted[1 : len(quoted)-1]
+	n.zero = n.prefix + zeroSeq
+	n.seqKey = s.key("seq", prefix, strconv.Itoa(year))
+	s.numMu.Lock()
+	if len(s.numbering) < maxNumberings {
+		s.numbering[k] = n
+	}
+	s.numMu.Unlock()
+	return n, nil
 }
 
 // zeroSeq stands for a ticket's sequence number in its encoding until the
@@ -216,8 +257,12 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 	for range maxTxAttempts {
 		// st.t is this call's own (a fresh read, or the cache's copy) and
 		// only its scalar fields are looked at after fn: fn may change it.
-		cur := st.t
-		evs, err := fn(&cur)
+		p := ticketPool.Get().(*caunoi.Ticket)
+		*p = st.t
+		evs, err := fn(p)
+		cur := *p
+		*p = caunoi.Ticket{}
+		ticketPool.Put(p)
 		if err != nil {
 			if fresh {
 				return caunoi.Ticket{}, err
@@ -269,6 +314,12 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 	}
 	return caunoi.Ticket{}, fmt.Errorf("update ticket %s: gave up after %d attempts under contention: %w", number, maxTxAttempts, caunoi.ErrConflict)
 }
+
+// ticketPool holds the tickets UpdateTicket hands to its callback: a
+// ticket passed to a function value goes to the heap, one allocation per
+// update otherwise. The callback must not keep the pointer (caunoi.Store
+// says so).
+var ticketPool = sync.Pool{New: func() any { return new(caunoi.Ticket) }}
 
 // readTicket reads the ticket and the length of its timeline in one round
 // trip, or returns caunoi.ErrNotFound.
@@ -322,11 +373,11 @@ func updateArgs(st *ticketState, cur *caunoi.Ticket, move bool, evs []caunoi.Eve
 		return nil, nil, err
 	}
 	args := make([]any, 0, 6+len(evs))
-	flag := "0"
+	flag, score := "0", "0" // the script reads the score only when it moves the ticket
 	if move {
-		flag = "1"
+		flag, score = "1", microsArg(cur.Created)
 	}
-	args = append(args, st.raw, st.n, tdata, cur.Number, microsArg(cur.Created), flag)
+	args = append(args, st.raw, st.n, tdata, cur.Number, score, flag)
 	var e caunoi.Event // one copy for all, with the number and place filled in
 	for i := range evs {
 		e = evs[i]
