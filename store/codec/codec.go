@@ -897,7 +897,13 @@ func Marshal(v any) ([]byte, error) {
 // caller keeps it: a ticket passed as an interface value goes to the heap,
 // one allocation per call on a store's busiest path.
 func MarshalTicket(t *caunoi.Ticket) ([]byte, error) {
-	data, err := appendTicket(make([]byte, 0, ticketSize(t)), t)
+	return AppendTicket(make([]byte, 0, ticketSize(t)), t)
+}
+
+// AppendTicket appends the encoding of *t to dst, as MarshalTicket
+// encodes it, so that a store can reuse a buffer.
+func AppendTicket(dst []byte, t *caunoi.Ticket) ([]byte, error) {
+	data, err := appendTicket(dst, t)
 	if err != nil {
 		return nil, fmt.Errorf("encode ticket: %v: %w", err, caunoi.ErrInvalid)
 	}
@@ -907,7 +913,12 @@ func MarshalTicket(t *caunoi.Ticket) ([]byte, error) {
 // MarshalEvent is Marshal of *e, leaving e where the caller keeps it, as
 // MarshalTicket does.
 func MarshalEvent(e *caunoi.Event) ([]byte, error) {
-	data, err := appendEvent(make([]byte, 0, eventSize(e)), e)
+	return AppendEvent(make([]byte, 0, eventSize(e)), e)
+}
+
+// AppendEvent appends the encoding of *e to dst, as AppendTicket does.
+func AppendEvent(dst []byte, e *caunoi.Event) ([]byte, error) {
+	data, err := appendEvent(dst, e)
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %v: %w", err, caunoi.ErrInvalid)
 	}

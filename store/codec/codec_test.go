@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -186,15 +187,24 @@ func matchesJSON[T any](t *testing.T, seed uint64, n int, read func(*decoder, *T
 
 // marshalTyped encodes v with its typed entry point, if it has one.
 func marshalTyped(v any) ([]byte, bool, error) {
+	var data, appended []byte
+	var err, appendErr error
 	switch v := v.(type) {
 	case *caunoi.Ticket:
-		data, err := MarshalTicket(v)
-		return data, true, err
+		data, err = MarshalTicket(v)
+		appended, appendErr = AppendTicket([]byte("đầu"), v)
 	case *caunoi.Event:
-		data, err := MarshalEvent(v)
-		return data, true, err
+		data, err = MarshalEvent(v)
+		appended, appendErr = AppendEvent([]byte("đầu"), v)
+	default:
+		return nil, false, nil
 	}
-	return nil, false, nil
+	// Appending to a buffer with content keeps the content and adds the
+	// same encoding.
+	if (err != nil) != (appendErr != nil) || (err == nil && string(appended) != "đầu"+string(data)) {
+		return appended, true, fmt.Errorf("append gave %q (error %v), marshal %q (error %v)", appended, appendErr, data, err)
+	}
+	return data, true, err
 }
 
 // unmarshalTyped decodes s into v with its typed entry point, if it has one.

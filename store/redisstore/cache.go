@@ -1,7 +1,11 @@
 package redisstore
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
+	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/caunoi/caunoi"
 )
@@ -9,22 +13,32 @@ import (
 // ticketCacheSize bounds how many tickets a store remembers.
 const ticketCacheSize = 1024
 
-// ticketState is a ticket as this process last wrote or read it: the JSON
-// stored in Redis, the length of its timeline, and the decoded ticket.
+// ticketState is a ticket as this process last wrote or read it: the
+// SHA-1 of the JSON stored in Redis, the length of its timeline, and the
+// ticket. updateScript checks the first two against Redis; sending the
+// digest instead of the JSON keeps a kilobyte per update off the wire, and
+// lets the store reuse the buffer it encodes into.
 type ticketState struct {
-	raw string
+	sum [sha1.Size]byte
 	n   int64
 	t   caunoi.Ticket
 }
 
-// cachedTicket is what the cache keeps of a ticketState: the JSON and the
-// length. The ticket is decoded again on each use (its strings are views of
-// the JSON, so that costs its lists alone), which keeps one copy of each
-// ticket in memory instead of two and gives every caller a ticket of its
-// own.
-type cachedTicket struct {
-	raw string
-	n   int64
+// sumOf is the SHA-1 of raw, the form of a ticket's JSON that ticketState
+// keeps.
+func sumOf(raw []byte) [sha1.Size]byte { return sha1.Sum(raw) }
+
+// sumOfString is sumOf of a string, without copying it.
+func sumOfString(raw string) [sha1.Size]byte {
+	return sha1.Sum(unsafe.Slice(unsafe.StringData(raw), len(raw)))
+}
+
+// hexSum is st.sum as updateScript compares it: the lower-case hex of
+// redis.sha1hex.
+func (st *ticketState) hexSum() []byte {
+	out := make([]byte, hex.EncodedLen(len(st.sum)))
+	hex.Encode(out, st.sum[:])
+	return out
 }
 
 // ticketCache remembers the tickets this process wrote last, so that the
@@ -35,46 +49,63 @@ type cachedTicket struct {
 // first.
 type ticketCache struct {
 	mu    sync.Mutex
-	m     map[string]cachedTicket
-	order []string // numbers in the order they were added, a ring
-	next  int      // the ring's oldest slot, once it is full
+	m     map[string]*ticketState // an entry forgotten for a new one is reused
+	order []string                // numbers in the order they were added, a ring
+	next  int                     // the ring's oldest slot, once it is full
 }
 
 func newTicketCache() *ticketCache {
-	return &ticketCache{m: make(map[string]cachedTicket)}
+	return &ticketCache{m: make(map[string]*ticketState)}
 }
 
-// get returns the remembered state of number, decoded for the caller to
-// change as it likes.
+// get returns the remembered state of number, with a ticket of the
+// caller's own to change as it likes: its lists are copies. (Its strings
+// are shared, which is safe, as strings do not change.)
 func (c *ticketCache) get(number string) (ticketState, bool) {
 	c.mu.Lock()
 	e, ok := c.m[number]
+	var st ticketState
+	if ok {
+		st = *e
+	}
 	c.mu.Unlock()
 	if !ok {
 		return ticketState{}, false
 	}
-	st, err := decodeState(e.raw, e.n)
-	if err != nil {
-		return ticketState{}, false // it was written by this process; read it again
-	}
+	cloneLists(&st.t)
 	return st, true
 }
 
-// put remembers the ticket JSON raw, with a timeline of n events, for
-// number.
-func (c *ticketCache) put(number, raw string, n int64) {
+// put remembers st for number, with copies of its ticket's lists, so that
+// the caller's ticket stays the caller's.
+func (c *ticketCache) put(number string, st ticketState) {
+	cloneLists(&st.t)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[number]; !ok {
+	e, ok := c.m[number]
+	if !ok {
 		if len(c.order) < ticketCacheSize {
 			c.order = append(c.order, number)
 		} else {
-			delete(c.m, c.order[c.next])
+			old := c.order[c.next]
+			e = c.m[old] // nil if it was forgotten
+			delete(c.m, old)
 			c.order[c.next] = number
 			c.next = (c.next + 1) % ticketCacheSize
 		}
+		if e == nil {
+			e = new(ticketState)
+		}
+		c.m[number] = e
 	}
-	c.m[number] = cachedTicket{raw, n}
+	*e = st
+}
+
+// cloneLists gives t lists of its own.
+func cloneLists(t *caunoi.Ticket) {
+	t.Results = slices.Clone(t.Results)
+	t.Attachments = slices.Clone(t.Attachments)
+	t.Applied = slices.Clone(t.Applied)
 }
 
 // forget drops number.
@@ -84,4 +115,23 @@ func (c *ticketCache) forget(number string) {
 	// The number keeps its slot in the ring; when the slot is reused, the
 	// delete there finds nothing or a later entry, and either is harmless.
 	delete(c.m, number)
+}
+
+// bufPool holds the buffers tickets and events are encoded into for a
+// write: once the write's script has returned, Redis has the bytes and
+// the buffer can take the next write.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// maxPooled bounds the buffers bufPool keeps, so that one huge ticket does
+// not pin its buffer for good.
+const maxPooled = 64 << 10
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte, data []byte) {
+	if cap(data) > maxPooled {
+		return
+	}
+	*b = data[:0]
+	bufPool.Put(b)
 }

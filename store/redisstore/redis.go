@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/store/codec"
@@ -217,9 +216,6 @@ func getJSON(ctx context.Context, c redis.Cmdable, key string, v any) error {
 	}
 	return codec.UnmarshalString(data, v)
 }
-
-// stringOf views b as a string without copying; b must not change after.
-func stringOf(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // micros is the sorted-set score for t: microseconds since 1970, exact in a
 // float64 for any date people will use.

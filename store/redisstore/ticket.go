@@ -82,19 +82,22 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
 	numPrefix, esc := num.prefix, num.esc
-	// Both records are encoded once, numbered with six zeros; the script
-	// puts the real digits in, and Go does the same in its own copy of the
-	// ticket for the cache.
+	// Both records are encoded once, numbered with six zeros, into buffers
+	// this process reuses; the script puts the real digits in, and Go does
+	// the same to learn the digest of what Redis stored.
 	t.Number = num.zero
 	ev.Ticket, ev.Seq = t.Number, 1
-	tdata, err := codec.MarshalTicket(&t)
+	tbuf, ebuf := getBuf(), getBuf()
+	tdata, err := codec.AppendTicket(*tbuf, &t)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
-	edata, err := codec.MarshalEvent(&ev)
+	defer putBuf(tbuf, tdata)
+	edata, err := codec.AppendEvent(*ebuf, &ev)
 	if err != nil {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: %w", err)
 	}
+	defer putBuf(ebuf, edata)
 	tAt, ok1 := seqAt(tdata, `{"Number":"`, esc)
 	eAt, ok2 := seqAt(edata, `{"Ticket":"`, esc)
 	if !ok1 || !ok2 {
@@ -127,16 +130,14 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	}
 	t.Number = val
 	seq := val[len(numPrefix):]
-	var raw string
+	st := ticketState{n: 1, t: t}
 	if len(seq) == len(zeroSeq) {
-		// The script has returned, so Redis has all of tdata: it is
-		// this process's again, and becomes the cache's.
-		copy(tdata[tAt:], seq)
-		raw = stringOf(tdata)
+		copy(tdata[tAt:], seq) // Redis has the bytes: the script has returned
+		st.sum = sumOf(tdata)
 	} else { // a millionth ticket of the year: the number is longer
-		raw = string(tdata[:tAt]) + seq + string(tdata[tAt+len(zeroSeq):])
+		st.sum = sumOfString(string(tdata[:tAt]) + seq + string(tdata[tAt+len(zeroSeq):]))
 	}
-	s.tickets.put(val, raw, 1)
+	s.tickets.put(val, st)
 	return t, true, nil
 }
 
@@ -215,13 +216,13 @@ func (s *Store) Ticket(ctx context.Context, number string) (caunoi.Ticket, error
 //
 // KEYS: ticket, events, then, only when reindexing: tix:created, old
 // tix:dept, new tix:dept, old tix:asker, new tix:asker
-// ARGV: expected ticket, expected length, new ticket, number, score,
-// reindex ("1" or "0"), new events...
+// ARGV: SHA-1 of the expected ticket (hex), expected length, new ticket,
+// number, score, reindex ("1" or "0"), new events...
 var updateScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then return false end
 local n = redis.call('LLEN', KEYS[2])
-if cur ~= ARGV[1] or n ~= tonumber(ARGV[2]) then return {cur, n} end
+if redis.sha1hex(cur) ~= ARGV[1] or n ~= tonumber(ARGV[2]) then return {cur, n} end
 redis.call('SET', KEYS[1], ARGV[3])
 if #ARGV > 6 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 7)) end
 if ARGV[6] == '1' then
@@ -275,17 +276,22 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 		}
 		cur.Number = number
 		move := reindex(&st.t, &cur)
-		tdata, args, err := updateArgs(&st, &cur, move, evs)
+		buf := getBuf()
+		data, tlen, args, err := updateArgs(*buf, &st, &cur, move, evs)
 		if err != nil {
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
 		keys := []string{tk, ek}
 		if move {
-			keys = append(keys, s.key("tix", "created"),
+			keys = append(keys, s.createdIndex,
 				s.deptIndex(st.t.Department), s.deptIndex(cur.Department),
 				s.askerIndex(st.t.Asker), s.askerIndex(cur.Asker))
 		}
 		res, err := updateScript.Run(ctx, s.c, keys, args...).Result()
+		// The script has returned: Redis has the bytes, and the buffer is
+		// free once the digest of the ticket's JSON is taken.
+		sum := sumOf(data[:tlen])
+		putBuf(buf, data)
 		if errors.Is(err, redis.Nil) {
 			s.tickets.forget(number)
 			err = caunoi.ErrNotFound
@@ -294,7 +300,7 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
 		if ok, _ := res.(int64); ok == 1 {
-			s.tickets.put(number, stringOf(tdata), st.n+int64(len(evs)))
+			s.tickets.put(number, ticketState{sum: sum, n: st.n + int64(len(evs)), t: cur})
 			return cur, nil
 		}
 		// Another writer got there first: try again on what it stored.
@@ -350,8 +356,10 @@ if not cur then return false end
 return {cur, redis.call('LLEN', KEYS[2])}
 `)
 
+// decodeState is the state of a ticket whose JSON Redis holds as raw, with
+// a timeline of n events.
 func decodeState(raw string, n int64) (ticketState, error) {
-	st := ticketState{raw: raw, n: n}
+	st := ticketState{sum: sumOfString(raw), n: n}
 	if err := codec.UnmarshalTicketString(raw, &st.t); err != nil {
 		return ticketState{}, err
 	}
@@ -364,31 +372,37 @@ func reindex(old, cur *caunoi.Ticket) bool {
 	return old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created)
 }
 
-// updateArgs returns the JSON of cur and updateScript's ARGV for changing
-// the stored state st into cur, moving it in the indexes when move is set,
-// and appending evs.
-func updateArgs(st *ticketState, cur *caunoi.Ticket, move bool, evs []caunoi.Event) ([]byte, []any, error) {
-	tdata, err := codec.MarshalTicket(cur)
-	if err != nil {
-		return nil, nil, err
+// updateArgs returns updateScript's ARGV for changing the stored state st
+// into cur, moving it in the indexes when move is set, and appending evs.
+// The JSON of cur and of the events is appended to buf and returned, the
+// ticket's first tlen bytes; the arguments view it.
+func updateArgs(buf []byte, st *ticketState, cur *caunoi.Ticket, move bool, evs []caunoi.Event) (data []byte, tlen int, args []any, err error) {
+	if data, err = codec.AppendTicket(buf, cur); err != nil {
+		return nil, 0, nil, err
 	}
-	args := make([]any, 0, 6+len(evs))
-	flag, score := "0", "0" // the script reads the score only when it moves the ticket
-	if move {
-		flag, score = "1", microsArg(cur.Created)
-	}
-	args = append(args, st.raw, st.n, tdata, cur.Number, score, flag)
+	tlen = len(data)
+	ends := make([]int, 0, 4)
 	var e caunoi.Event // one copy for all, with the number and place filled in
 	for i := range evs {
 		e = evs[i]
 		e.Ticket, e.Seq = cur.Number, int(st.n)+i+1
-		data, err := codec.MarshalEvent(&e)
-		if err != nil {
-			return nil, nil, err
+		if data, err = codec.AppendEvent(data, &e); err != nil {
+			return nil, 0, nil, err
 		}
-		args = append(args, data)
+		ends = append(ends, len(data))
 	}
-	return tdata, args, nil
+	flag, score := "0", "0" // the script reads the score only when it moves the ticket
+	if move {
+		flag, score = "1", microsArg(cur.Created)
+	}
+	args = make([]any, 0, 6+len(evs))
+	args = append(args, st.hexSum(), st.n, data[:tlen], cur.Number, score, flag)
+	start := tlen
+	for _, end := range ends {
+		args = append(args, data[start:end])
+		start = end
+	}
+	return data, tlen, args, nil
 }
 
 // Events returns the ticket's timeline in order, or caunoi.ErrNotFound.
