@@ -62,3 +62,46 @@ func TestCreateCachesStoredJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestTicketScriptsAfterFlush checks that the ticket writes still work
+// when Redis has forgotten the store's scripts (a restart without them, or
+// SCRIPT FLUSH): the store sends the script itself and carries on.
+func TestTicketScriptsAfterFlush(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	a, err := Open(ctx, srv.URL(0)+"?prefix=fl:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, srv.URL(0)+"?prefix=fl:") // reads without a's cache
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	at := time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)
+	claim := func(cur *caunoi.Ticket) ([]caunoi.Event, error) {
+		cur.Status, cur.Assignee = caunoi.StatusClaimed, 100
+		return []caunoi.Event{{Kind: caunoi.EventClaimed, Actor: 100, At: at, From: caunoi.StatusNew, To: caunoi.StatusClaimed}}, nil
+	}
+	for round := range 2 {
+		if err := a.rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		tk := caunoi.Ticket{Department: "tu-phap", Asker: 31, Commune: "26734", Question: "Chứng thực bản sao ở đâu?", Status: caunoi.StatusNew, Created: at, Updated: at}
+		got, created, err := a.CreateTicket(ctx, "TP", tk, caunoi.Event{Kind: caunoi.EventCreated, Actor: 31, At: at, To: caunoi.StatusNew})
+		if err != nil || !created {
+			t.Fatalf("round %d: CreateTicket after SCRIPT FLUSH: %v, created %v", round, err, created)
+		}
+		if err := a.rdb.ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.UpdateTicket(ctx, got.Number, claim); err != nil { // a read, then an update
+			t.Fatalf("round %d: UpdateTicket after SCRIPT FLUSH: %v", round, err)
+		}
+		evs, err := a.Events(ctx, got.Number)
+		if err != nil || len(evs) != 2 || evs[1].To != caunoi.StatusClaimed {
+			t.Fatalf("round %d: events %+v, %v", round, evs, err)
+		}
+	}
+}

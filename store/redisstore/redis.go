@@ -33,6 +33,7 @@ const maxTxAttempts = 100
 type Store struct {
 	rdb  redis.UniversalClient
 	c    redis.Cmdable // rdb's commands, batched across goroutines when rdb can
+	proc processor     // c, to send a command built here
 	pre  string        // "{prefix}"
 	owns bool          // Close closes rdb
 
@@ -52,6 +53,10 @@ func New(client redis.UniversalClient, prefix string) *Store {
 		prefix = DefaultPrefix
 	}
 	s := &Store{rdb: client, c: batched(client), pre: "{" + prefix + "}", tickets: newTicketCache(), numbering: map[numberingKey]*numbering{}}
+	s.proc, _ = s.c.(processor)
+	if s.proc == nil {
+		s.proc = client
+	}
 	s.ticketKeyPrefix, s.eventsKeyPrefix, s.createdIndex = s.key("t", ""), s.key("ev", ""), s.key("tix", "created")
 	return s
 }
@@ -84,6 +89,11 @@ func batched(client redis.UniversalClient) redis.Cmdable {
 		return client
 	}
 	return p
+}
+
+// processor sends a command go-redis has not built.
+type processor interface {
+	Process(ctx context.Context, cmd redis.Cmder) error
 }
 
 type options struct {
@@ -244,4 +254,48 @@ func mgetJSON(ctx context.Context, c redis.Cmdable, keys []string, decode func(d
 		keys = keys[n:]
 	}
 	return nil
+}
+
+// script is a Lua script on a hot path, called with an argument list the
+// store builds in one slice (script.args), instead of go-redis's Run, which
+// copies the caller's arguments into a list of its own.
+type script struct {
+	*redis.Script
+	hash, src any // boxed once
+}
+
+func newScript(src string) script {
+	sc := redis.NewScript(src)
+	return script{Script: sc, hash: sc.Hash(), src: src}
+}
+
+// args begins the argument list of EVALSHA of sc on keys, with room for n
+// arguments to append.
+func (sc script) args(keys []string, n int) []any {
+	a := make([]any, 0, 3+len(keys)+n)
+	a = append(a, "evalsha", sc.hash, len(keys))
+	for _, k := range keys {
+		a = append(a, k)
+	}
+	return a
+}
+
+// run sends a, built by sc.args, and sends the script itself (EVAL) when
+// Redis does not know it, as after a restart or SCRIPT FLUSH.
+func (s *Store) run(ctx context.Context, sc script, a []any) *redis.Cmd {
+	cmd := s.send(ctx, a)
+	if err := cmd.Err(); err != nil && (errors.Is(err, redis.ErrNoScript) || redis.HasErrorPrefix(err, "NOSCRIPT")) {
+		a[0], a[1] = "eval", sc.src
+		cmd = s.send(ctx, a)
+	}
+	return cmd
+}
+
+func (s *Store) send(ctx context.Context, a []any) *redis.Cmd {
+	cmd := redis.NewCmd(ctx, a...)
+	if n, _ := a[2].(int); n > 0 {
+		cmd.SetFirstKeyPos(3) // where Cluster finds the slot
+	}
+	_ = s.proc.Process(ctx, cmd)
+	return cmd
 }

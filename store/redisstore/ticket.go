@@ -38,7 +38,7 @@ import (
 // ARGV: ticket key prefix, events key prefix, number prefix, number prefix
 // in JSON, ticket JSON before and after the number, event JSON before and
 // after the number, score
-var createScript = redis.NewScript(`
+var createScript = newScript(`
 if #KEYS == 5 then
   local existing = redis.call('GET', KEYS[5])
   if existing then
@@ -107,10 +107,11 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	if t.IdemKey != "" {
 		keys = append(keys, s.key("idem", t.IdemKey))
 	}
-	res, err := createScript.Run(ctx, s.c, keys,
-		s.ticketKeyPrefix, s.eventsKeyPrefix, numPrefix, esc,
+	a := createScript.args(keys, 9)
+	a = append(a, s.ticketKeyPrefix, s.eventsKeyPrefix, numPrefix, esc,
 		tdata[:tAt-len(esc)], tdata[tAt+len(zeroSeq):], edata[:eAt-len(esc)], edata[eAt+len(zeroSeq):],
-		microsArg(t.Created)).Slice()
+		microsArg(t.Created))
+	res, err := s.run(ctx, createScript, a).Slice()
 	if err == nil && len(res) != 2 {
 		err = fmt.Errorf("unexpected reply %v", res)
 	}
@@ -218,7 +219,7 @@ func (s *Store) Ticket(ctx context.Context, number string) (caunoi.Ticket, error
 // tix:dept, new tix:dept, old tix:asker, new tix:asker
 // ARGV: SHA-1 of the expected ticket (hex), expected length, new ticket,
 // number, score, reindex ("1" or "0"), new events...
-var updateScript = redis.NewScript(`
+var updateScript = newScript(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then return false end
 local n = redis.call('LLEN', KEYS[2])
@@ -277,17 +278,17 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 		cur.Number = number
 		move := reindex(&st.t, &cur)
 		buf := getBuf()
-		data, tlen, args, err := updateArgs(*buf, &st, &cur, move, evs)
-		if err != nil {
-			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
-		}
 		keys := []string{tk, ek}
 		if move {
 			keys = append(keys, s.createdIndex,
 				s.deptIndex(st.t.Department), s.deptIndex(cur.Department),
 				s.askerIndex(st.t.Asker), s.askerIndex(cur.Asker))
 		}
-		res, err := updateScript.Run(ctx, s.c, keys, args...).Result()
+		data, tlen, args, err := updateArgs(*buf, updateScript.args(keys, 6+len(evs)), &st, &cur, move, evs)
+		if err != nil {
+			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
+		}
+		res, err := s.run(ctx, updateScript, args).Result()
 		// The script has returned: Redis has the bytes, and the buffer is
 		// free once the digest of the ticket's JSON is taken.
 		sum := sumOf(data[:tlen])
@@ -330,7 +331,7 @@ var ticketPool = sync.Pool{New: func() any { return new(caunoi.Ticket) }}
 // readTicket reads the ticket and the length of its timeline in one round
 // trip, or returns caunoi.ErrNotFound.
 func (s *Store) readTicket(ctx context.Context, number string) (ticketState, error) {
-	res, err := readScript.Run(ctx, s.c, []string{s.ticketKey(number), s.eventsKey(number)}).Slice()
+	res, err := s.run(ctx, readScript, readScript.args([]string{s.ticketKey(number), s.eventsKey(number)}, 0)).Slice()
 	if errors.Is(err, redis.Nil) {
 		s.tickets.forget(number)
 		return ticketState{}, caunoi.ErrNotFound
@@ -350,7 +351,7 @@ func (s *Store) readTicket(ctx context.Context, number string) (ticketState, err
 // ticket does not exist: the state updateScript checks, in one command.
 //
 // KEYS: ticket, events
-var readScript = redis.NewScript(`
+var readScript = newScript(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then return false end
 return {cur, redis.call('LLEN', KEYS[2])}
@@ -372,11 +373,11 @@ func reindex(old, cur *caunoi.Ticket) bool {
 	return old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created)
 }
 
-// updateArgs returns updateScript's ARGV for changing the stored state st
-// into cur, moving it in the indexes when move is set, and appending evs.
-// The JSON of cur and of the events is appended to buf and returned, the
-// ticket's first tlen bytes; the arguments view it.
-func updateArgs(buf []byte, st *ticketState, cur *caunoi.Ticket, move bool, evs []caunoi.Event) (data []byte, tlen int, args []any, err error) {
+// updateArgs appends to args updateScript's ARGV for changing the stored
+// state st into cur, moving it in the indexes when move is set, and
+// appending evs. The JSON of cur and of the events is appended to buf and
+// returned, the ticket's first tlen bytes; the arguments view it.
+func updateArgs(buf []byte, args []any, st *ticketState, cur *caunoi.Ticket, move bool, evs []caunoi.Event) (data []byte, tlen int, _ []any, err error) {
 	if data, err = codec.AppendTicket(buf, cur); err != nil {
 		return nil, 0, nil, err
 	}
@@ -395,7 +396,6 @@ func updateArgs(buf []byte, st *ticketState, cur *caunoi.Ticket, move bool, evs 
 	if move {
 		flag, score = "1", microsArg(cur.Created)
 	}
-	args = make([]any, 0, 6+len(evs))
 	args = append(args, st.hexSum(), st.n, data[:tlen], cur.Number, score, flag)
 	start := tlen
 	for _, end := range ends {
