@@ -252,7 +252,7 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 	fresh := !cached // st was read from Redis in this call
 	if fresh {
 		var err error
-		if st, err = s.readTicket(ctx, number); err != nil {
+		if st, err = s.readTicket(ctx, number, tk, ek); err != nil {
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
 	}
@@ -269,7 +269,7 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 			if fresh {
 				return caunoi.Ticket{}, err
 			}
-			if st, err = s.readTicket(ctx, number); err != nil {
+			if st, err = s.readTicket(ctx, number, tk, ek); err != nil {
 				return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 			}
 			fresh = true
@@ -328,10 +328,10 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 // says so).
 var ticketPool = sync.Pool{New: func() any { return new(caunoi.Ticket) }}
 
-// readTicket reads the ticket and the length of its timeline in one round
-// trip, or returns caunoi.ErrNotFound.
-func (s *Store) readTicket(ctx context.Context, number string) (ticketState, error) {
-	res, err := s.run(ctx, readScript, readScript.args([]string{s.ticketKey(number), s.eventsKey(number)}, 0)).Slice()
+// readTicket reads the ticket (at key tk) and the length of its timeline
+// (at ek) in one round trip, or returns caunoi.ErrNotFound.
+func (s *Store) readTicket(ctx context.Context, number, tk, ek string) (ticketState, error) {
+	res, err := s.run(ctx, readScript, readScript.args([]string{tk, ek}, 0)).Slice()
 	if errors.Is(err, redis.Nil) {
 		s.tickets.forget(number)
 		return ticketState{}, caunoi.ErrNotFound
