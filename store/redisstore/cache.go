@@ -119,7 +119,10 @@ func (c *ticketCache) forget(number string) {
 
 // bufPool holds the buffers tickets and events are encoded into for a
 // write: once the write's script has returned, Redis has the bytes and
-// the buffer can take the next write.
+// the buffer can take the next write. (go-redis returns from a command only
+// after writing it: the plain client writes on the caller's goroutine, and
+// the blocking autopipeliner waits for the command's batch to finish, even
+// when the caller's context ends first.)
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // maxPooled bounds the buffers bufPool keeps, so that one huge ticket does

@@ -18,11 +18,7 @@ import (
 func TestCreateCachesStoredJSON(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	s, err := Open(ctx, srv.URL(0)+"?prefix=so:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := open(t, srv, "so:")
 	if err := s.rdb.Set(ctx, s.key("seq", "TP", "2025"), 999998, 0).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -69,16 +65,7 @@ func TestCreateCachesStoredJSON(t *testing.T) {
 func TestTicketScriptsAfterFlush(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
-	a, err := Open(ctx, srv.URL(0)+"?prefix=fl:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := Open(ctx, srv.URL(0)+"?prefix=fl:") // reads without a's cache
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	a, b := open(t, srv, "fl:"), open(t, srv, "fl:") // b reads without a's cache
 	at := time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)
 	claim := func(cur *caunoi.Ticket) ([]caunoi.Event, error) {
 		cur.Status, cur.Assignee = caunoi.StatusClaimed, 100
@@ -104,4 +91,15 @@ func TestTicketScriptsAfterFlush(t *testing.T) {
 			t.Fatalf("round %d: events %+v, %v", round, evs, err)
 		}
 	}
+}
+
+// open opens a store on srv under prefix, closed when t ends.
+func open(t *testing.T, srv *redistest.Server, prefix string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), srv.URL(0)+"?prefix="+prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
