@@ -96,6 +96,42 @@ func TestUpdateSeesOtherReplica(t *testing.T) {
 	checkTimeline(t, a, tk.Number, caunoi.StatusNew, caunoi.StatusClaimed, caunoi.StatusAnswered, caunoi.StatusResolved)
 }
 
+// TestUpdateSeesChangeWithoutEvents checks that a replica notices a change
+// another replica made without adding to the timeline (so the timeline's
+// length is unchanged and only the ticket's digest tells), and builds on it
+// instead of overwriting it.
+func TestUpdateSeesChangeWithoutEvents(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	a, b := MustOpen(t, srv, "ba:"), MustOpen(t, srv, "ba:")
+
+	tk, ev := newTicket(31, epoch)
+	tk, _, err := a.CreateTicket(ctx, "TP", tk, ev) // a remembers it
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.UpdateTicket(ctx, tk.Number, func(cur *caunoi.Ticket) ([]caunoi.Event, error) {
+		cur.Rating, cur.Commune = 4, "26737"
+		return nil, nil
+	}); err != nil {
+		t.Fatalf("change on b: %v", err)
+	}
+	got, err := a.UpdateTicket(ctx, tk.Number, setStatus(caunoi.StatusNew, caunoi.StatusClaimed, 100, epoch.Add(time.Minute)))
+	if err != nil {
+		t.Fatalf("claim on a: %v", err)
+	}
+	stored, err := b.Ticket(ctx, tk.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []caunoi.Ticket{got, stored} {
+		if x.Rating != 4 || x.Commune != "26737" || x.Status != caunoi.StatusClaimed || x.Assignee != 100 {
+			t.Errorf("ticket %+v: want b's rating 4 and commune 26737 with a's claim by 100", x)
+		}
+	}
+	checkTimeline(t, a, tk.Number, caunoi.StatusNew, caunoi.StatusClaimed)
+}
+
 // TestUpdateRefusalOnCurrentState checks that a callback's refusal counts
 // only when the callback saw the current ticket: refusing a state that
 // another replica has changed since is not the answer.
