@@ -77,9 +77,11 @@ func (c *ticketCache) get(number string) (ticketState, bool) {
 }
 
 // put remembers st for number, with copies of its ticket's lists, so that
-// the caller's ticket stays the caller's.
+// the caller's ticket stays the caller's, and of its strings, so that the
+// cache keeps nothing else alive.
 func (c *ticketCache) put(number string, st ticketState) {
 	cloneLists(&st.t)
+	compact(&st.t)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[number]
@@ -106,6 +108,66 @@ func cloneLists(t *caunoi.Ticket) {
 	t.Results = slices.Clone(t.Results)
 	t.Attachments = slices.Clone(t.Attachments)
 	t.Applied = slices.Clone(t.Applied)
+}
+
+// compact moves the text of t, lists included, into one allocation of its
+// own. A string decoded from a record views the whole record (a question
+// record, an official, a ticket read from Redis), so a cached ticket would
+// otherwise keep those alive; compacted it holds only its own text.
+func compact(t *caunoi.Ticket) {
+	n := len(t.Number) + len(t.Department) + len(t.Commune) + len(t.Question) + len(t.Status) + len(t.IdemKey)
+	for i := range t.Results {
+		c := &t.Results[i]
+		n += len(c.PassageID) + len(c.EntryID) + len(c.Title) + len(c.Section)
+	}
+	for i := range t.Attachments {
+		a := &t.Attachments[i]
+		n += len(a.Kind) + len(a.Ref) + len(a.Name) + len(a.MIME)
+	}
+	for _, k := range t.Applied {
+		n += len(k)
+	}
+	if n == 0 {
+		return
+	}
+	a := arena{buf: make([]byte, 0, n)}
+	moveStr(&a, &t.Number)
+	moveStr(&a, &t.Department)
+	moveStr(&a, &t.Commune)
+	moveStr(&a, &t.Question)
+	moveStr(&a, &t.Status)
+	moveStr(&a, &t.IdemKey)
+	for i := range t.Results {
+		c := &t.Results[i]
+		moveStr(&a, &c.PassageID)
+		moveStr(&a, &c.EntryID)
+		moveStr(&a, &c.Title)
+		moveStr(&a, &c.Section)
+	}
+	for i := range t.Attachments {
+		at := &t.Attachments[i]
+		moveStr(&a, &at.Kind)
+		moveStr(&a, &at.Ref)
+		moveStr(&a, &at.Name)
+		moveStr(&a, &at.MIME)
+	}
+	for i := range t.Applied {
+		moveStr(&a, &t.Applied[i])
+	}
+}
+
+// arena is a buffer sized for all the strings moved into it: it never
+// grows, so the strings viewing it stay valid.
+type arena struct{ buf []byte }
+
+// moveStr copies *s into a and points *s at the copy.
+func moveStr[S ~string](a *arena, s *S) {
+	if len(*s) == 0 {
+		return
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, *s...)
+	*s = S(unsafe.String(&a.buf[start], len(*s)))
 }
 
 // forget drops number.

@@ -3,8 +3,12 @@ package redisstore
 import (
 	"context"
 	"crypto/sha1"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/store/redistest"
@@ -102,4 +106,67 @@ func open(t *testing.T, srv *redistest.Server, prefix string) *Store {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// TestCompactHoldsOnlyItsOwnText checks that a ticket put in the cache
+// keeps its values and that every string in it, found by reflection so
+// that a field added later is covered too, lies in one allocation with no
+// room to spare.
+func TestCompactHoldsOnlyItsOwnText(t *testing.T) {
+	record := `{"ho-so":"Đăng ký khai sinh","khac":"không liên quan"}` // strings viewing a larger record
+	view := func(s string) string {
+		i := strings.Index(record, s)
+		return record[i : i+len(s)]
+	}
+	at := time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)
+	tk := caunoi.Ticket{
+		Number: "TP-2025-000042", Department: "tu-phap", Asker: 31, Commune: "26734",
+		Question: view("Đăng ký khai sinh"), Status: caunoi.StatusClaimed, IdemKey: "u31/k1",
+		Results:     []caunoi.Candidate{{PassageID: "ho-tich/khai-sinh#ho-so", EntryID: "ho-tich/khai-sinh", Title: view("khai sinh"), Section: "Hồ sơ", Score: 2.5}},
+		Attachments: []caunoi.Attachment{{Kind: "photo", Ref: "AgACAgIAAx", Name: "to-khai.jpg", MIME: "image/jpeg", Size: 4821}},
+		Created:     at, Updated: at, Applied: []string{"k1", "k2"},
+	}
+	want := tk
+	want.Results, want.Attachments, want.Applied = slices.Clone(tk.Results), slices.Clone(tk.Attachments), slices.Clone(tk.Applied)
+
+	c := newTicketCache()
+	c.put(tk.Number, ticketState{n: 2, t: tk})
+	got := *c.m[tk.Number]
+	if !reflect.DeepEqual(got.t, want) {
+		t.Fatalf("cached ticket\n got %+v\nwant %+v", got.t, want)
+	}
+	if !reflect.DeepEqual(tk, want) {
+		t.Errorf("put changed the caller's ticket: %+v", tk)
+	}
+	var lo, hi uintptr
+	total := 0
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.String:
+			if v.Len() == 0 {
+				return
+			}
+			p := uintptr(unsafe.Pointer(unsafe.StringData(v.String())))
+			if lo == 0 || p < lo {
+				lo = p
+			}
+			if end := p + uintptr(v.Len()); end > hi {
+				hi = end
+			}
+			total += v.Len()
+		case reflect.Struct:
+			for i := range v.NumField() {
+				walk(v.Field(i))
+			}
+		case reflect.Slice:
+			for i := range v.Len() {
+				walk(v.Index(i))
+			}
+		}
+	}
+	walk(reflect.ValueOf(got.t))
+	if int(hi-lo) != total {
+		t.Errorf("the cached ticket's %d bytes of text span %d bytes: some string is outside its own allocation", total, hi-lo)
+	}
 }
