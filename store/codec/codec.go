@@ -893,15 +893,10 @@ func Marshal(v any) ([]byte, error) {
 	return data, nil
 }
 
-// MarshalTicket is Marshal of *t. Unlike Marshal it leaves t where the
-// caller keeps it: a ticket passed as an interface value goes to the heap,
-// one allocation per call on a store's busiest path.
-func MarshalTicket(t *caunoi.Ticket) ([]byte, error) {
-	return AppendTicket(make([]byte, 0, ticketSize(t)), t)
-}
-
-// AppendTicket appends the encoding of *t to dst, as MarshalTicket
-// encodes it, so that a store can reuse a buffer.
+// AppendTicket appends to dst the encoding Marshal gives *t, so that a
+// store can reuse a buffer. Unlike Marshal it leaves t where the caller
+// keeps it: a ticket passed as an interface value goes to the heap, one
+// allocation per call on a store's busiest path.
 func AppendTicket(dst []byte, t *caunoi.Ticket) ([]byte, error) {
 	data, err := appendTicket(dst, t)
 	if err != nil {
@@ -910,13 +905,8 @@ func AppendTicket(dst []byte, t *caunoi.Ticket) ([]byte, error) {
 	return data, nil
 }
 
-// MarshalEvent is Marshal of *e, leaving e where the caller keeps it, as
-// MarshalTicket does.
-func MarshalEvent(e *caunoi.Event) ([]byte, error) {
-	return AppendEvent(make([]byte, 0, eventSize(e)), e)
-}
-
-// AppendEvent appends the encoding of *e to dst, as AppendTicket does.
+// AppendEvent appends to dst the encoding Marshal gives *e, as AppendTicket
+// does for a ticket.
 func AppendEvent(dst []byte, e *caunoi.Event) ([]byte, error) {
 	data, err := appendEvent(dst, e)
 	if err != nil {
@@ -926,7 +916,7 @@ func AppendEvent(dst []byte, e *caunoi.Event) ([]byte, error) {
 }
 
 // UnmarshalTicketString is UnmarshalString into *t, leaving t where the
-// caller keeps it, as MarshalTicket does.
+// caller keeps it, as AppendTicket does.
 func UnmarshalTicketString(s string, t *caunoi.Ticket) error {
 	data := unsafe.Slice(unsafe.StringData(s), len(s))
 	*t = caunoi.Ticket{}

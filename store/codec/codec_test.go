@@ -191,10 +191,10 @@ func marshalTyped(v any) ([]byte, bool, error) {
 	var err, appendErr error
 	switch v := v.(type) {
 	case *caunoi.Ticket:
-		data, err = MarshalTicket(v)
+		data, err = AppendTicket(nil, v)
 		appended, appendErr = AppendTicket([]byte("đầu"), v)
 	case *caunoi.Event:
-		data, err = MarshalEvent(v)
+		data, err = AppendEvent(nil, v)
 		appended, appendErr = AppendEvent([]byte("đầu"), v)
 	default:
 		return nil, false, nil
@@ -202,7 +202,7 @@ func marshalTyped(v any) ([]byte, bool, error) {
 	// Appending to a buffer with content keeps the content and adds the
 	// same encoding.
 	if (err != nil) != (appendErr != nil) || (err == nil && string(appended) != "đầu"+string(data)) {
-		return appended, true, fmt.Errorf("append gave %q (error %v), marshal %q (error %v)", appended, appendErr, data, err)
+		return appended, true, fmt.Errorf("append gave %q (error %v), to nothing %q (error %v)", appended, appendErr, data, err)
 	}
 	return data, true, err
 }

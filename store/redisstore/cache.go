@@ -24,11 +24,7 @@ type ticketState struct {
 	t   caunoi.Ticket
 }
 
-// sumOf is the SHA-1 of raw, the form of a ticket's JSON that ticketState
-// keeps.
-func sumOf(raw []byte) [sha1.Size]byte { return sha1.Sum(raw) }
-
-// sumOfString is sumOf of a string, without copying it.
+// sumOfString is the SHA-1 of raw, without copying it.
 func sumOfString(raw string) [sha1.Size]byte {
 	return sha1.Sum(unsafe.Slice(unsafe.StringData(raw), len(raw)))
 }
@@ -115,59 +111,54 @@ func cloneLists(t *caunoi.Ticket) {
 // record, an official, a ticket read from Redis), so a cached ticket would
 // otherwise keep those alive; compacted it holds only its own text.
 func compact(t *caunoi.Ticket) {
-	n := len(t.Number) + len(t.Department) + len(t.Commune) + len(t.Question) + len(t.Status) + len(t.IdemKey)
+	var w textWalk
+	w.ticket(t) // measures
+	if w.n == 0 {
+		return
+	}
+	w.buf = make([]byte, 0, w.n) // never grows, so the strings viewing it stay valid
+	w.ticket(t)                  // moves
+}
+
+// textWalk visits every string of a ticket, lists included: with buf nil
+// it adds up their lengths in n; with buf sized to n it moves each into
+// buf. (Methods, not a callback, so that the ticket stays where its owner
+// keeps it.)
+type textWalk struct {
+	n   int
+	buf []byte
+}
+
+func (w *textWalk) ticket(t *caunoi.Ticket) {
+	for _, s := range []*string{&t.Number, &t.Department, &t.Commune, &t.Question, (*string)(&t.Status), &t.IdemKey} {
+		w.text(s)
+	}
 	for i := range t.Results {
 		c := &t.Results[i]
-		n += len(c.PassageID) + len(c.EntryID) + len(c.Title) + len(c.Section)
+		for _, s := range []*string{&c.PassageID, &c.EntryID, &c.Title, &c.Section} {
+			w.text(s)
+		}
 	}
 	for i := range t.Attachments {
 		a := &t.Attachments[i]
-		n += len(a.Kind) + len(a.Ref) + len(a.Name) + len(a.MIME)
-	}
-	for _, k := range t.Applied {
-		n += len(k)
-	}
-	if n == 0 {
-		return
-	}
-	a := arena{buf: make([]byte, 0, n)}
-	moveStr(&a, &t.Number)
-	moveStr(&a, &t.Department)
-	moveStr(&a, &t.Commune)
-	moveStr(&a, &t.Question)
-	moveStr(&a, &t.Status)
-	moveStr(&a, &t.IdemKey)
-	for i := range t.Results {
-		c := &t.Results[i]
-		moveStr(&a, &c.PassageID)
-		moveStr(&a, &c.EntryID)
-		moveStr(&a, &c.Title)
-		moveStr(&a, &c.Section)
-	}
-	for i := range t.Attachments {
-		at := &t.Attachments[i]
-		moveStr(&a, &at.Kind)
-		moveStr(&a, &at.Ref)
-		moveStr(&a, &at.Name)
-		moveStr(&a, &at.MIME)
+		for _, s := range []*string{&a.Kind, &a.Ref, &a.Name, &a.MIME} {
+			w.text(s)
+		}
 	}
 	for i := range t.Applied {
-		moveStr(&a, &t.Applied[i])
+		w.text(&t.Applied[i])
 	}
 }
 
-// arena is a buffer sized for all the strings moved into it: it never
-// grows, so the strings viewing it stay valid.
-type arena struct{ buf []byte }
-
-// moveStr copies *s into a and points *s at the copy.
-func moveStr[S ~string](a *arena, s *S) {
-	if len(*s) == 0 {
-		return
+func (w *textWalk) text(s *string) {
+	switch {
+	case w.buf == nil:
+		w.n += len(*s)
+	case len(*s) > 0:
+		start := len(w.buf)
+		w.buf = append(w.buf, *s...)
+		*s = unsafe.String(&w.buf[start], len(*s))
 	}
-	start := len(a.buf)
-	a.buf = append(a.buf, *s...)
-	*s = S(unsafe.String(&a.buf[start], len(*s)))
 }
 
 // forget drops number.

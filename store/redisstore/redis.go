@@ -260,13 +260,11 @@ func mgetJSON(ctx context.Context, c redis.Cmdable, keys []string, decode func(d
 // store builds in one slice (script.args), instead of go-redis's Run, which
 // copies the caller's arguments into a list of its own.
 type script struct {
-	*redis.Script
-	hash, src any // boxed once
+	hash, src any // the SHA-1 and the source, boxed once
 }
 
 func newScript(src string) script {
-	sc := redis.NewScript(src)
-	return script{Script: sc, hash: sc.Hash(), src: src}
+	return script{hash: redis.NewScript(src).Hash(), src: src}
 }
 
 // args begins the argument list of EVALSHA of sc on keys, with room for n

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"cmp"
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"slices"
@@ -101,7 +102,7 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	tAt, ok1 := seqAt(tdata, `{"Number":"`, esc)
 	eAt, ok2 := seqAt(edata, `{"Ticket":"`, esc)
 	if !ok1 || !ok2 {
-		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: the encoded ticket does not begin with its number")
+		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: the encoded ticket or event does not begin with its number")
 	}
 	keys := []string{num.seqKey, s.createdIndex, s.deptIndex(t.Department), s.askerIndex(t.Asker)}
 	if t.IdemKey != "" {
@@ -134,7 +135,7 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	st := ticketState{n: 1, t: t}
 	if len(seq) == len(zeroSeq) {
 		copy(tdata[tAt:], seq) // Redis has the bytes: the script has returned
-		st.sum = sumOf(tdata)
+		st.sum = sha1.Sum(tdata)
 	} else { // a millionth ticket of the year: the number is longer
 		st.sum = sumOfString(string(tdata[:tAt]) + seq + string(tdata[tAt+len(zeroSeq):]))
 	}
@@ -291,7 +292,7 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 		res, err := s.run(ctx, updateScript, args).Result()
 		// The script has returned: Redis has the bytes, and the buffer is
 		// free once the digest of the ticket's JSON is taken.
-		sum := sumOf(data[:tlen])
+		sum := sha1.Sum(data[:tlen])
 		putBuf(buf, data)
 		if errors.Is(err, redis.Nil) {
 			s.tickets.forget(number)
@@ -382,25 +383,22 @@ func updateArgs(buf []byte, args []any, st *ticketState, cur *caunoi.Ticket, mov
 		return nil, 0, nil, err
 	}
 	tlen = len(data)
-	ends := make([]int, 0, 4)
-	var e caunoi.Event // one copy for all, with the number and place filled in
-	for i := range evs {
-		e = evs[i]
-		e.Ticket, e.Seq = cur.Number, int(st.n)+i+1
-		if data, err = codec.AppendEvent(data, &e); err != nil {
-			return nil, 0, nil, err
-		}
-		ends = append(ends, len(data))
-	}
 	flag, score := "0", "0" // the script reads the score only when it moves the ticket
 	if move {
 		flag, score = "1", microsArg(cur.Created)
 	}
 	args = append(args, st.hexSum(), st.n, data[:tlen], cur.Number, score, flag)
-	start := tlen
-	for _, end := range ends {
-		args = append(args, data[start:end])
-		start = end
+	// An event appended later may move data to a larger array; the
+	// arguments taken before keep viewing the old one, whose bytes stay.
+	var e caunoi.Event // one copy for all, with the number and place filled in
+	for i := range evs {
+		e = evs[i]
+		e.Ticket, e.Seq = cur.Number, int(st.n)+i+1
+		start := len(data)
+		if data, err = codec.AppendEvent(data, &e); err != nil {
+			return nil, 0, nil, err
+		}
+		args = append(args, data[start:])
 	}
 	return data, tlen, args, nil
 }
@@ -435,7 +433,7 @@ func (s *Store) Events(ctx context.Context, number string) ([]caunoi.Event, erro
 // the creation index and the tickets ticketPage at a time, oldest first.
 func (s *Store) CountTickets(ctx context.Context) (map[caunoi.DeptStatus]int, error) {
 	out := map[caunoi.DeptStatus]int{}
-	index := s.key("tix", "created")
+	index := s.createdIndex
 	for start := int64(0); ; start += ticketPage {
 		numbers, err := s.c.ZRange(ctx, index, start, start+ticketPage-1).Result()
 		if err != nil {
@@ -477,7 +475,7 @@ const ticketPage = 256
 // descending). It pages through the narrowest index: asker, department, or
 // creation time.
 func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ticket, error) {
-	index := s.key("tix", "created")
+	index := s.createdIndex
 	switch {
 	case f.Asker != 0:
 		index = s.askerIndex(f.Asker)
