@@ -206,14 +206,11 @@ func (d *Desk) digestOf(ctx context.Context, dept string, now, day, since time.T
 		return g, fmt.Errorf("new tickets of %s: %w", dept, err)
 	}
 	g.Created = len(created)
-	done, err := d.Store.Tickets(ctx, TicketFilter{Department: dept, Statuses: []Status{StatusResolved, StatusClosed}})
+	done, err := d.Store.Tickets(ctx, TicketFilter{Department: dept, Statuses: []Status{StatusResolved, StatusClosed}, ResolvedAfter: since, ResolvedBefore: day})
 	if err != nil {
 		return g, fmt.Errorf("finished tickets of %s: %w", dept, err)
 	}
 	for _, t := range done {
-		if t.ResolvedAt.Before(since) || !t.ResolvedAt.Before(day) {
-			continue
-		}
 		if t.Status == StatusResolved {
 			g.Resolved++
 		} else {

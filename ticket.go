@@ -122,7 +122,43 @@ type TicketFilter struct {
 	// CreatedAfter and CreatedBefore bound Created (inclusive, exclusive).
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
-	Limit         int
+	// ResolvedAfter and ResolvedBefore bound ResolvedAt (inclusive,
+	// exclusive).
+	ResolvedAfter  time.Time
+	ResolvedBefore time.Time
+	Limit          int
+}
+
+// OpenOnly reports whether f asks only for open tickets (Statuses set, and
+// all of them open). The stores keep the open tickets of each department
+// in an index of their own, by creation time, so that such a filter reads
+// the work in progress and not every ticket ever made.
+func (f TicketFilter) OpenOnly() bool {
+	if len(f.Statuses) == 0 {
+		return false
+	}
+	for _, s := range f.Statuses {
+		if !s.Open() {
+			return false
+		}
+	}
+	return true
+}
+
+// FinishedWindow reports whether f asks only for resolved or closed tickets
+// (Statuses set, none of them open) within bounds on ResolvedAt. The
+// stores index finished tickets by department, status and ResolvedAt, so
+// that such a filter reads the tickets finished in the window.
+func (f TicketFilter) FinishedWindow() bool {
+	if len(f.Statuses) == 0 || (f.ResolvedAfter.IsZero() && f.ResolvedBefore.IsZero()) {
+		return false
+	}
+	for _, s := range f.Statuses {
+		if s.Open() {
+			return false
+		}
+	}
+	return true
 }
 
 // Label returns the status in plain Vietnamese, for people to read.
@@ -194,6 +230,12 @@ func (f TicketFilter) Matches(t Ticket) bool {
 		return false
 	}
 	if !f.CreatedBefore.IsZero() && !t.Created.Before(f.CreatedBefore) {
+		return false
+	}
+	if !f.ResolvedAfter.IsZero() && t.ResolvedAt.Before(f.ResolvedAfter) {
+		return false
+	}
+	if !f.ResolvedBefore.IsZero() && !t.ResolvedAt.Before(f.ResolvedBefore) {
 		return false
 	}
 	return true

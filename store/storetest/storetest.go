@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(tb testing.TB) caunoi.Store) {
 	t.Run("TicketFilters", func(t *testing.T) { testTicketFilters(t, open) })
 	t.Run("TicketTransferIndex", func(t *testing.T) { testTicketTransferIndex(t, open) })
 	t.Run("CountTickets", func(t *testing.T) { testCountTickets(t, open) })
+	t.Run("TicketIndexes", func(t *testing.T) { testTicketIndexes(t, open) })
 	t.Run("Questions", func(t *testing.T) { testQuestions(t, open) })
 	t.Run("Journal", func(t *testing.T) { testJournal(t, open) })
 	t.Run("JournalPrune", func(t *testing.T) { testJournalPrune(t, open) })
