@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
+	"os"
 	"strings"
+	"time"
 
 	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/store/boltstore"
@@ -28,7 +31,7 @@ func openStore(ctx context.Context, addr string) (caunoi.Store, error) {
 	case addr == "":
 		return nil, errors.New("chưa chỉ định kho dữ liệu: cần đường dẫn tệp (bolt:ĐƯỜNG_DẪN) hoặc địa chỉ redis://")
 	case strings.HasPrefix(addr, "redis://"), strings.HasPrefix(addr, "rediss://"):
-		s, err := redisstore.Open(ctx, addr)
+		s, err := redisstore.Open(ctx, addr, redisstore.WithIndexProgress(indexProgress(os.Stderr, time.Now)))
 		switch {
 		case errors.Is(err, caunoi.ErrInvalid):
 			return nil, fmt.Errorf("địa chỉ Redis %s không hợp lệ: %v", storeDisplay(addr), err)
@@ -51,6 +54,20 @@ func openStore(ctx context.Context, addr string) (caunoi.Store, error) {
 		return nil, fmt.Errorf("không mở được tệp dữ liệu %s: %v", path, err)
 	}
 	return s, nil
+}
+
+// indexProgress reports on stderr, at most every two seconds and at the
+// end, how far opening a Redis store has come in indexing its tickets by
+// status: work done once, on the first start after an upgrade, that takes
+// about a minute for a million tickets.
+func indexProgress(w io.Writer, now func() time.Time) redisstore.IndexProgress {
+	var last time.Time
+	return func(done, total int64) {
+		if t := now(); t.Sub(last) >= 2*time.Second || done >= total {
+			last = t
+			fmt.Fprintf(w, "Đang lập chỉ mục phiếu theo trạng thái (một lần, sau khi nâng cấp): %d/%d phiếu\n", done, total)
+		}
+	}
 }
 
 // storeDisplay returns addr fit for messages and logs: a URL's password is

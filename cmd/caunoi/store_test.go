@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caunoi/caunoi/store/boltstore"
 	"github.com/caunoi/caunoi/store/redisstore"
@@ -77,6 +78,29 @@ func TestOpenStoreErrors(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "matkhau") {
 			t.Errorf("openStore(%q) shows the password: %v", tt.addr, err)
+		}
+	}
+}
+
+// TestIndexProgress checks that indexing reports at most every two
+// seconds, and always at the end.
+func TestIndexProgress(t *testing.T) {
+	var out strings.Builder
+	clock := time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
+	report := indexProgress(&out, func() time.Time { return clock })
+	for done := int64(256); done <= 2560; done += 256 {
+		report(done, 2600)
+		clock = clock.Add(700 * time.Millisecond)
+	}
+	report(2600, 2600)
+	want := []string{"256/2600", "1024/2600", "1792/2600", "2560/2600", "2600/2600"}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), out.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], "Đang lập chỉ mục phiếu theo trạng thái") || !strings.HasSuffix(lines[i], ": "+w+" phiếu") {
+			t.Errorf("line %d = %q, want the count %s", i, lines[i], w)
 		}
 	}
 }

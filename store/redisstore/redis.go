@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caunoi/caunoi"
@@ -44,6 +45,12 @@ type Store struct {
 
 	numMu     sync.RWMutex
 	numbering map[numberingKey]*numbering // of the departments and years seen
+
+	deptMu   sync.RWMutex
+	deptKeys map[string]*deptKeys // of the departments seen
+
+	deptsKey, indexedKey string
+	indexed              atomic.Bool // tix:indexed was seen: the status indexes are complete
 }
 
 // New returns a store on client with keys under prefix (DefaultPrefix when
@@ -52,12 +59,13 @@ func New(client redis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	s := &Store{rdb: client, c: batched(client), pre: "{" + prefix + "}", tickets: newTicketCache(), numbering: map[numberingKey]*numbering{}}
+	s := &Store{rdb: client, c: batched(client), pre: "{" + prefix + "}", tickets: newTicketCache(), numbering: map[numberingKey]*numbering{}, deptKeys: map[string]*deptKeys{}}
 	s.proc, _ = s.c.(processor)
 	if s.proc == nil {
 		s.proc = client
 	}
 	s.ticketKeyPrefix, s.eventsKeyPrefix, s.createdIndex = s.key("t", ""), s.key("ev", ""), s.key("tix", "created")
+	s.deptsKey, s.indexedKey = s.key("tix", "depts"), s.key("tix", "indexed")
 	return s
 }
 
@@ -97,7 +105,8 @@ type processor interface {
 }
 
 type options struct {
-	prefix string
+	prefix   string
+	progress IndexProgress
 }
 
 // Option configures Open.
@@ -106,12 +115,17 @@ type Option func(*options)
 // WithPrefix sets the key prefix, overriding the URL's prefix parameter.
 func WithPrefix(p string) Option { return func(o *options) { o.prefix = p } }
 
+// WithIndexProgress has Open report its progress to fn while it indexes
+// the tickets of a store written before the indexes of status existed.
+func WithIndexProgress(fn IndexProgress) Option { return func(o *options) { o.progress = fn } }
+
 // Open connects to the Redis at rawURL and checks that it answers. The URL
 // is go-redis's: redis:// or rediss://, with an optional "prefix" query
 // parameter for the key prefix. A "master_name" parameter selects Sentinel
 // (the host and any "addr" parameters are sentinels); several "addr"
 // parameters or "cluster=true" select Cluster. Errors never contain the
-// password.
+// password. A store written before the indexes of status existed gets
+// them here, once (see buildIndexes): WithIndexProgress reports on it.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -159,6 +173,10 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	if err := s.rdb.Ping(ctx).Err(); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open redis store %s: %w", safe, err)
+	}
+	if err := s.buildIndexes(ctx, o.progress); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open redis store %s: index tickets by status: %w", safe, err)
 	}
 	return s, nil
 }

@@ -134,3 +134,21 @@ func TestStoreContention(t *testing.T) {
 	srv := redistest.Start(t)
 	storetest.RunContention(t, opener(srv))
 }
+
+// BenchmarkLists measures the scheduled reads with the indexes of status
+// ("indexed"), and on a store whose indexes were never marked complete, so
+// that it reads every ticket as it did before they existed ("scan").
+func BenchmarkLists(b *testing.B) {
+	b.Run("indexed", func(b *testing.B) {
+		storetest.BenchLists(b, func(tb testing.TB) caunoi.Store {
+			return MustOpen(tb, redistest.Start(tb), "bench:")
+		})
+	})
+	b.Run("scan", func(b *testing.B) {
+		storetest.BenchLists(b, func(tb testing.TB) caunoi.Store {
+			rdb := redis.NewClient(&redis.Options{Addr: redistest.Start(tb).Addr(), PoolSize: 64})
+			tb.Cleanup(func() { rdb.Close() })
+			return redisstore.New(rdb, "bench:") // New does not build the indexes
+		})
+	})
+}

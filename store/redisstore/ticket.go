@@ -1,12 +1,10 @@
 package redisstore
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha1"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,10 +17,11 @@ import (
 // Keys: t:NUMBER holds a ticket and ev:NUMBER its timeline (a list);
 // idem:KEY maps an idempotency key to a number; seq:PREFIX:YEAR counts; the
 // sorted sets tix:created, tix:dept:CODE and tix:asker:ID index tickets by
-// creation time in microseconds.
+// creation time in microseconds, and tix:open:CODE and tix:done:STATUS:CODE
+// by status (index.go).
 
 // createScript takes the next sequence number and stores a new ticket with
-// it, unless its idempotency key (the optional fifth key) already names a
+// it, unless its idempotency key (the optional seventh key) already names a
 // ticket, in one round trip. It returns {1, number} when it stored and
 // {0, ticket JSON} when the key named an earlier ticket.
 //
@@ -35,13 +34,14 @@ import (
 // number's prefix ("TP-2025-") raw and JSON-escaped, and the ticket and
 // event JSON split where the number goes.
 //
-// KEYS: seq, tix:created, tix:dept, tix:asker[, idem]
+// KEYS: seq, tix:created, tix:dept, tix:asker, index of the status,
+// tix:depts[, idem]
 // ARGV: ticket key prefix, events key prefix, number prefix, number prefix
 // in JSON, ticket JSON before and after the number, event JSON before and
-// after the number, score
+// after the number, score, score in the index of the status, department
 var createScript = newScript(`
-if #KEYS == 5 then
-  local existing = redis.call('GET', KEYS[5])
+if #KEYS == 7 then
+  local existing = redis.call('GET', KEYS[7])
   if existing then
     local t = redis.call('GET', ARGV[1] .. existing)
     if not t then return redis.error_reply('ticket ' .. existing .. ' of the idempotency key is missing') end
@@ -59,13 +59,14 @@ redis.call('RPUSH', ARGV[2] .. number, ARGV[7] .. ARGV[4] .. seq .. ARGV[8])
 redis.call('ZADD', KEYS[2], ARGV[9], number)
 redis.call('ZADD', KEYS[3], ARGV[9], number)
 redis.call('ZADD', KEYS[4], ARGV[9], number)
-if #KEYS == 5 then redis.call('SET', KEYS[5], number) end
+redis.call('ZADD', KEYS[5], ARGV[10], number)
+redis.call('SADD', KEYS[6], ARGV[11])
+if #KEYS == 7 then redis.call('SET', KEYS[7], number) end
 return {1, number}
 `)
 
 func (s *Store) ticketKey(number string) string { return s.key("t", number) }
 func (s *Store) eventsKey(number string) string { return s.key("ev", number) }
-func (s *Store) deptIndex(dept string) string   { return s.key("tix", "dept", dept) }
 func (s *Store) askerIndex(a caunoi.UserID) string {
 	return s.key("tix", "asker", strconv.FormatInt(int64(a), 10))
 }
@@ -104,14 +105,15 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	if !ok1 || !ok2 {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: the encoded ticket or event does not begin with its number")
 	}
-	keys := []string{num.seqKey, s.createdIndex, s.deptIndex(t.Department), s.askerIndex(t.Asker)}
+	statusKey, statusScore := s.statusIndex(&t)
+	keys := []string{num.seqKey, s.createdIndex, s.deptKeysOf(t.Department).created, s.askerIndex(t.Asker), statusKey, s.deptsKey}
 	if t.IdemKey != "" {
 		keys = append(keys, s.key("idem", t.IdemKey))
 	}
-	a := createScript.args(keys, 9)
+	a := createScript.args(keys, 11)
 	a = append(a, s.ticketKeyPrefix, s.eventsKeyPrefix, numPrefix, esc,
 		tdata[:tAt-len(esc)], tdata[tAt+len(zeroSeq):], edata[:eAt-len(esc)], edata[eAt+len(zeroSeq):],
-		microsArg(t.Created))
+		microsArg(t.Created), statusScore, t.Department)
 	res, err := s.run(ctx, createScript, a).Slice()
 	if err == nil && len(res) != 2 {
 		err = fmt.Errorf("unexpected reply %v", res)
@@ -214,26 +216,26 @@ func (s *Store) Ticket(ctx context.Context, number string) (caunoi.Ticket, error
 // returns {current ticket, current length}, so that the caller can try again
 // without another read. It returns nil when the ticket does not exist and 1
 // when it stored. Which change to make is decided in Go; the script only
-// checks and writes.
+// checks and writes, index changes included (indexOps).
 //
-// KEYS: ticket, events, then, only when reindexing: tix:created, old
-// tix:dept, new tix:dept, old tix:asker, new tix:asker
+// KEYS: ticket, events, then the key of each index change
 // ARGV: SHA-1 of the expected ticket (hex), expected length, new ticket,
-// number, score, reindex ("1" or "0"), new events...
+// number, count of index changes, for each its operation and argument, new
+// events...
 var updateScript = newScript(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then return false end
 local n = redis.call('LLEN', KEYS[2])
 if redis.sha1hex(cur) ~= ARGV[1] or n ~= tonumber(ARGV[2]) then return {cur, n} end
 redis.call('SET', KEYS[1], ARGV[3])
-if #ARGV > 6 then redis.call('RPUSH', KEYS[2], unpack(ARGV, 7)) end
-if ARGV[6] == '1' then
-  redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4])
-  redis.call('ZREM', KEYS[4], ARGV[4])
-  redis.call('ZADD', KEYS[5], ARGV[5], ARGV[4])
-  redis.call('ZREM', KEYS[6], ARGV[4])
-  redis.call('ZADD', KEYS[7], ARGV[5], ARGV[4])
+local ops = tonumber(ARGV[5])
+for i = 1, ops do
+  local key, op, arg = KEYS[2 + i], ARGV[4 + 2 * i], ARGV[5 + 2 * i]
+  if op == 'z' then redis.call('ZADD', key, arg, ARGV[4])
+  elseif op == 'r' then redis.call('ZREM', key, ARGV[4])
+  else redis.call('SADD', key, arg) end
 end
+if #ARGV > 5 + 2 * ops then redis.call('RPUSH', KEYS[2], unpack(ARGV, 6 + 2 * ops)) end
 return 1
 `)
 
@@ -277,15 +279,13 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 			continue
 		}
 		cur.Number = number
-		move := reindex(&st.t, &cur)
+		ops := s.indexOps(&st.t, &cur)
 		buf := getBuf()
 		keys := []string{tk, ek}
-		if move {
-			keys = append(keys, s.createdIndex,
-				s.deptIndex(st.t.Department), s.deptIndex(cur.Department),
-				s.askerIndex(st.t.Asker), s.askerIndex(cur.Asker))
+		for _, op := range ops {
+			keys = append(keys, op.key)
 		}
-		data, tlen, args, err := updateArgs(*buf, updateScript.args(keys, 6+len(evs)), &st, &cur, move, evs)
+		data, tlen, args, err := updateArgs(*buf, updateScript.args(keys, 5+2*len(ops)+len(evs)), &st, &cur, ops, evs)
 		if err != nil {
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
@@ -368,26 +368,19 @@ func decodeState(raw string, n int64) (ticketState, error) {
 	return st, nil
 }
 
-// reindex reports whether changing old into cur moves the ticket in the
-// indexes: then updateScript needs their keys.
-func reindex(old, cur *caunoi.Ticket) bool {
-	return old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created)
-}
-
 // updateArgs appends to args updateScript's ARGV for changing the stored
-// state st into cur, moving it in the indexes when move is set, and
-// appending evs. The JSON of cur and of the events is appended to buf and
-// returned, the ticket's first tlen bytes; the arguments view it.
-func updateArgs(buf []byte, args []any, st *ticketState, cur *caunoi.Ticket, move bool, evs []caunoi.Event) (data []byte, tlen int, _ []any, err error) {
+// state st into cur, making the index changes ops, and appending evs. The
+// JSON of cur and of the events is appended to buf and returned, the
+// ticket's first tlen bytes; the arguments view it.
+func updateArgs(buf []byte, args []any, st *ticketState, cur *caunoi.Ticket, ops []indexOp, evs []caunoi.Event) (data []byte, tlen int, _ []any, err error) {
 	if data, err = codec.AppendTicket(buf, cur); err != nil {
 		return nil, 0, nil, err
 	}
 	tlen = len(data)
-	flag, score := "0", "0" // the script reads the score only when it moves the ticket
-	if move {
-		flag, score = "1", microsArg(cur.Created)
+	args = append(args, st.hexSum(), st.n, data[:tlen], cur.Number, len(ops))
+	for _, op := range ops {
+		args = append(args, op.op, op.arg)
 	}
-	args = append(args, st.hexSum(), st.n, data[:tlen], cur.Number, score, flag)
 	// An event appended later may move data to a larger array; the
 	// arguments taken before keep viewing the old one, whose bytes stay.
 	var e caunoi.Event // one copy for all, with the number and place filled in
@@ -429,9 +422,21 @@ func (s *Store) Events(ctx context.Context, number string) ([]caunoi.Event, erro
 	return out, nil
 }
 
-// CountTickets counts the tickets of each department and status, reading
-// the creation index and the tickets ticketPage at a time, oldest first.
+// CountTickets counts the tickets of each department and status: from the
+// indexes of status when they are complete (the open tickets read, the
+// finished counted), and else by reading every ticket, ticketPage at a
+// time, oldest first.
 func (s *Store) CountTickets(ctx context.Context) (map[caunoi.DeptStatus]int, error) {
+	ok, err := s.indexReady(ctx)
+	if ok {
+		var out map[caunoi.DeptStatus]int
+		if out, err = s.countIndexed(ctx); err == nil {
+			return out, nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("count tickets: %w", err)
+	}
 	out := map[caunoi.DeptStatus]int{}
 	index := s.createdIndex
 	for start := int64(0); ; start += ticketPage {
@@ -472,15 +477,28 @@ func (s *Store) eachTicket(ctx context.Context, numbers []string, fn func(*cauno
 const ticketPage = 256
 
 // Tickets lists tickets matching f, newest first (ties by number,
-// descending). It pages through the narrowest index: asker, department, or
-// creation time.
+// descending). It pages through the narrowest index: asker; the open
+// tickets, or those finished in a window, when f asks only for them and
+// the indexes of status are complete; department; or creation time.
 func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ticket, error) {
+	if f.Asker == 0 && (f.OpenOnly() || f.FinishedWindow()) {
+		ok, err := s.indexReady(ctx)
+		if ok {
+			var out []caunoi.Ticket
+			if out, err = s.indexedTickets(ctx, f); err == nil {
+				return out, nil
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list tickets: %w", err)
+		}
+	}
 	index := s.createdIndex
 	switch {
 	case f.Asker != 0:
 		index = s.askerIndex(f.Asker)
 	case f.Department != "":
-		index = s.deptIndex(f.Department)
+		index = s.deptKeysOf(f.Department).created
 	}
 	lo, hi := "-inf", "+inf"
 	if !f.CreatedAfter.IsZero() {
@@ -507,11 +525,5 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 			break
 		}
 	}
-	slices.SortStableFunc(out, func(a, b caunoi.Ticket) int {
-		return cmp.Or(b.Created.Compare(a.Created), strings.Compare(b.Number, a.Number))
-	})
-	if f.Limit > 0 && len(out) > f.Limit {
-		out = out[:f.Limit]
-	}
-	return out, nil
+	return newestFirst(out, f.Limit), nil
 }

@@ -134,3 +134,97 @@ func measure(b *testing.B, op func(i int) error) {
 	b.ReportMetric(float64(rank(50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(rank(99).Microseconds())/1000, "p99-ms")
 }
+
+// BenchLists measures the reads that run on a schedule, on a store that
+// holds 20,000 tickets of three departments, all but 300 of them finished
+// over the past 200 days:
+//
+//   - open: Tickets of the statuses the department acts in, all
+//     departments (the reminders, once a minute);
+//   - finished-day: Tickets of one department resolved or closed in one day
+//     (the digest, each morning);
+//   - count: CountTickets (the metrics, every 15 seconds).
+//
+// Each reports ms/op. What they read should grow with the open tickets and
+// the day's, not with every ticket ever made.
+func BenchLists(b *testing.B, open func(tb testing.TB) caunoi.Store) {
+	const total, stillOpen = 20_000, 300
+	ctx := context.Background()
+	s := open(b)
+	numbers := createMany(b, s, total)
+	depts := []string{"tu-phap", "xay-dung", "noi-vu"}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, BenchClients)
+	for range BenchClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= total {
+					return
+				}
+				_, err := s.UpdateTicket(ctx, numbers[i], func(cur *caunoi.Ticket) ([]caunoi.Event, error) {
+					cur.Department = depts[i%len(depts)]
+					if i >= stillOpen {
+						cur.Status, cur.ResolvedAt = caunoi.StatusResolved, suiteEpoch.Add(time.Duration(i%200)*24*time.Hour+time.Hour)
+						if i%10 == 0 {
+							cur.Status = caunoi.StatusClosed
+						}
+					}
+					return nil, nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatalf("finish tickets: %v", err)
+	}
+	own := []caunoi.Status{caunoi.StatusNew, caunoi.StatusClaimed, caunoi.StatusReopened, caunoi.StatusTransferred}
+	day := suiteEpoch.Add(100 * 24 * time.Hour)
+	lists := []struct {
+		name string
+		f    caunoi.TicketFilter
+		want int
+	}{
+		{"open", caunoi.TicketFilter{Statuses: own}, stillOpen},
+		{"finished-day", caunoi.TicketFilter{Department: "xay-dung", Statuses: []caunoi.Status{caunoi.StatusResolved, caunoi.StatusClosed}, ResolvedAfter: day, ResolvedBefore: day.Add(24 * time.Hour)}, 33},
+	}
+	for _, l := range lists {
+		b.Run(l.name, func(b *testing.B) {
+			for b.Loop() {
+				ts, err := s.Tickets(ctx, l.f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(ts) != l.want {
+					b.Fatalf("Tickets(%s) = %d tickets, want %d", l.name, len(ts), l.want)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+		})
+	}
+	b.Run("count", func(b *testing.B) {
+		for b.Loop() {
+			counts, err := s.CountTickets(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			for _, c := range counts {
+				n += c
+			}
+			if n != total {
+				b.Fatalf("CountTickets counted %d tickets, want %d", n, total)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+	})
+}

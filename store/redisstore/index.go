@@ -1,0 +1,373 @@
+package redisstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/codec"
+	"github.com/redis/go-redis/v9"
+)
+
+// Besides the indexes by creation time, every ticket is in exactly one
+// index of its status:
+//
+//   - tix:open:DEPT, the department's open tickets by creation time;
+//   - tix:done:STATUS:DEPT, its resolved or closed tickets by ResolvedAt.
+//
+// The set tix:depts names every department that has had a ticket. So the
+// reminders, the digest and the staff's queues read the work in progress,
+// and the digest the tickets finished in its day, instead of every ticket
+// ever made; and CountTickets counts finished tickets with ZCARD.
+//
+// Ticket writes keep these indexes in the scripts that store the tickets.
+// A store written before they existed gets them from buildIndexes, which
+// Open runs; until tix:indexed says they are complete, queries take the
+// indexes by creation time as before, and give the same answers.
+
+// deptKeys are the keys of one department's indexes, built once.
+type deptKeys struct {
+	created, open, resolved, closed string
+}
+
+// maxDepts bounds how many departments' keys a store remembers; past it
+// they are built per call.
+const maxDepts = 1024
+
+// deptKeysOf returns the keys of dept's indexes.
+func (s *Store) deptKeysOf(dept string) *deptKeys {
+	s.deptMu.RLock()
+	k, ok := s.deptKeys[dept]
+	s.deptMu.RUnlock()
+	if ok {
+		return k
+	}
+	k = &deptKeys{
+		created:  s.key("tix", "dept", dept),
+		open:     s.key("tix", "open", dept),
+		resolved: s.key("tix", "done", string(caunoi.StatusResolved), dept),
+		closed:   s.key("tix", "done", string(caunoi.StatusClosed), dept),
+	}
+	s.deptMu.Lock()
+	if len(s.deptKeys) < maxDepts {
+		s.deptKeys[dept] = k
+	}
+	s.deptMu.Unlock()
+	return k
+}
+
+// doneIndex returns the index of dept's finished tickets in status st.
+func (s *Store) doneIndex(st caunoi.Status, dept string) string {
+	k := s.deptKeysOf(dept)
+	switch st {
+	case caunoi.StatusResolved:
+		return k.resolved
+	case caunoi.StatusClosed:
+		return k.closed
+	}
+	return s.key("tix", "done", string(st), dept)
+}
+
+// statusIndex returns the index of t's status and t's score in it.
+func (s *Store) statusIndex(t *caunoi.Ticket) (key, score string) {
+	if t.Status.Open() {
+		return s.deptKeysOf(t.Department).open, microsArg(t.Created)
+	}
+	return s.doneIndex(t.Status, t.Department), microsArg(t.ResolvedAt)
+}
+
+// indexOp is one change of an index that updateScript makes: ZADD of the
+// ticket with score arg ("z"), ZREM of the ticket ("r"), or SADD of arg
+// ("s").
+type indexOp struct {
+	key, op, arg string
+}
+
+// indexOps returns the index changes that turn old into cur, or nil when
+// cur stays where old is: a claim or a reply, which moves between open
+// statuses, changes no index. Removals come before additions, so that a
+// key both removes and adds the ticket when the ticket stays in it.
+func (s *Store) indexOps(old, cur *caunoi.Ticket) []indexOp {
+	created := old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created)
+	status := old.Status.Open() != cur.Status.Open() ||
+		(!cur.Status.Open() && (old.Status != cur.Status || !old.ResolvedAt.Equal(cur.ResolvedAt)))
+	if !created && !status {
+		return nil
+	}
+	score := microsArg(cur.Created)
+	oldKey, _ := s.statusIndex(old)
+	newKey, newScore := s.statusIndex(cur)
+	return []indexOp{
+		{s.createdIndex, "z", score},
+		{s.deptKeysOf(old.Department).created, "r", ""},
+		{s.deptKeysOf(cur.Department).created, "z", score},
+		{s.askerIndex(old.Asker), "r", ""},
+		{s.askerIndex(cur.Asker), "z", score},
+		{oldKey, "r", ""},
+		{newKey, "z", newScore},
+		{s.deptsKey, "s", cur.Department},
+	}
+}
+
+// indexReady reports whether the indexes of status are complete, as
+// tix:indexed says once buildIndexes has run; the answer true is kept.
+func (s *Store) indexReady(ctx context.Context) (bool, error) {
+	if s.indexed.Load() {
+		return true, nil
+	}
+	n, err := s.c.Exists(ctx, s.indexedKey).Result()
+	if err != nil {
+		return false, err
+	}
+	if n == 1 {
+		s.indexed.Store(true)
+	}
+	return n == 1, nil
+}
+
+// departments returns dept when it is set, and else every department that
+// has had a ticket.
+func (s *Store) departments(ctx context.Context, dept string) ([]string, error) {
+	if dept != "" {
+		return []string{dept}, nil
+	}
+	depts, err := s.c.SMembers(ctx, s.deptsKey).Result()
+	slices.Sort(depts)
+	return depts, err
+}
+
+// indexedTickets answers f from the indexes of status, f being OpenOnly or
+// FinishedWindow: every entry of the indexes f names, within f's bounds on
+// the score, read and filtered with f.Matches, newest first.
+func (s *Store) indexedTickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ticket, error) {
+	depts, err := s.departments(ctx, f.Department)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		indexes []string
+		lo, hi  = "-inf", "+inf"
+	)
+	if f.OpenOnly() {
+		for _, d := range depts {
+			indexes = append(indexes, s.deptKeysOf(d).open)
+		}
+		lo, hi = scoreBounds(f.CreatedAfter.IsZero(), microsArg(f.CreatedAfter), f.CreatedBefore.IsZero(), microsArg(f.CreatedBefore), lo, hi)
+	} else {
+		statuses := slices.Clone(f.Statuses)
+		slices.Sort(statuses)
+		for _, st := range slices.Compact(statuses) {
+			for _, d := range depts {
+				indexes = append(indexes, s.doneIndex(st, d))
+			}
+		}
+		lo, hi = scoreBounds(f.ResolvedAfter.IsZero(), microsArg(f.ResolvedAfter), f.ResolvedBefore.IsZero(), microsArg(f.ResolvedBefore), lo, hi)
+	}
+	var out []caunoi.Ticket
+	for _, index := range indexes {
+		for offset := int64(0); ; offset += ticketPage {
+			numbers, err := s.c.ZRangeByScore(ctx, index, &redis.ZRangeBy{Min: lo, Max: hi, Offset: offset, Count: ticketPage}).Result()
+			if err != nil {
+				return nil, err
+			}
+			err = s.eachTicket(ctx, numbers, func(t *caunoi.Ticket) {
+				if f.Matches(*t) {
+					out = append(out, *t)
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
+			if len(numbers) < ticketPage {
+				break
+			}
+		}
+	}
+	return newestFirst(out, f.Limit), nil
+}
+
+// scoreBounds turns bounds [after, before) in microseconds into ZRANGE
+// bounds; before is inclusive there, and Matches then filters exactly.
+func scoreBounds(noAfter bool, after string, noBefore bool, before, lo, hi string) (string, string) {
+	if !noAfter {
+		lo = after
+	}
+	if !noBefore {
+		hi = before
+	}
+	return lo, hi
+}
+
+// newestFirst sorts tickets newest first, ties by number descending, and
+// cuts them to limit when it is positive.
+func newestFirst(out []caunoi.Ticket, limit int) []caunoi.Ticket {
+	slices.SortStableFunc(out, func(a, b caunoi.Ticket) int {
+		return cmp.Or(b.Created.Compare(a.Created), strings.Compare(b.Number, a.Number))
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// countIndexed counts tickets by department and status from the indexes
+// of status: the open tickets are read, and the finished ones counted with
+// ZCARD.
+func (s *Store) countIndexed(ctx context.Context) (map[caunoi.DeptStatus]int, error) {
+	depts, err := s.departments(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := map[caunoi.DeptStatus]int{}
+	for _, d := range depts {
+		k := s.deptKeysOf(d)
+		for offset := int64(0); ; offset += ticketPage {
+			numbers, err := s.c.ZRange(ctx, k.open, offset, offset+ticketPage-1).Result()
+			if err != nil {
+				return nil, err
+			}
+			err = s.eachTicket(ctx, numbers, func(t *caunoi.Ticket) {
+				out[caunoi.DeptStatus{Department: t.Department, Status: t.Status}]++
+			})
+			if err != nil {
+				return nil, err
+			}
+			if len(numbers) < ticketPage {
+				break
+			}
+		}
+		for _, st := range []caunoi.Status{caunoi.StatusResolved, caunoi.StatusClosed} {
+			n, err := s.c.ZCard(ctx, s.doneIndex(st, d)).Result()
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				out[caunoi.DeptStatus{Department: d, Status: st}] = int(n)
+			}
+		}
+	}
+	return out, nil
+}
+
+// indexPageScript adds tickets to the indexes of their status, each only
+// if it is still what the caller read, and returns the positions (from 1)
+// of those that changed since, for the caller to read again.
+//
+// KEYS: tix:depts, then for each ticket its key and its status index
+// ARGV: for each ticket its SHA-1 as read (hex), number, score, department
+var indexPageScript = newScript(`
+local stale = {}
+for i = 1, (#KEYS - 1) / 2 do
+  local cur = redis.call('GET', KEYS[2 * i])
+  local a = 4 * (i - 1)
+  if cur and redis.sha1hex(cur) == ARGV[a + 1] then
+    redis.call('ZADD', KEYS[2 * i + 1], ARGV[a + 3], ARGV[a + 2])
+    redis.call('SADD', KEYS[1], ARGV[a + 4])
+  elseif cur then
+    stale[#stale + 1] = i
+  end
+end
+return stale
+`)
+
+// IndexProgress is told how many tickets buildIndexes has indexed, of
+// about how many.
+type IndexProgress func(done, total int64)
+
+// buildIndexes puts every ticket in the index of its status, for a store
+// written before those indexes existed, and then sets tix:indexed. It
+// does nothing when tix:indexed is set. It reads the tickets a page at a
+// time and indexes each only as it still is (indexPageScript), so it is
+// safe while other processes of this version write tickets, and when it
+// is cut short the next run starts over and repeats no harm. A process
+// of an older version, which does not keep these indexes, must not write
+// tickets after the build: upgrade every process of a deployment together.
+func (s *Store) buildIndexes(ctx context.Context, progress IndexProgress) error {
+	if ok, err := s.indexReady(ctx); err != nil || ok {
+		return err
+	}
+	total, err := s.c.ZCard(ctx, s.createdIndex).Result()
+	if err != nil {
+		return err
+	}
+	var done int64
+	for start := int64(0); ; start += ticketPage {
+		numbers, err := s.c.ZRange(ctx, s.createdIndex, start, start+ticketPage-1).Result()
+		if err != nil {
+			return err
+		}
+		page := int64(len(numbers))
+		for attempt := 0; len(numbers) > 0; attempt++ {
+			if attempt == maxTxAttempts {
+				return fmt.Errorf("tickets changing too fast to index: %w", caunoi.ErrConflict)
+			}
+			if numbers, err = s.indexPage(ctx, numbers); err != nil {
+				return err
+			}
+		}
+		// A ticket created meanwhile is indexed by its creation, and one
+		// that moved up in the creation index is indexed twice: no harm.
+		done += page
+		if progress != nil && done > 0 {
+			progress(done, max(total, done))
+		}
+		if page < ticketPage {
+			break
+		}
+	}
+	if err := s.c.Set(ctx, s.indexedKey, "1", 0).Err(); err != nil {
+		return err
+	}
+	s.indexed.Store(true)
+	return nil
+}
+
+// indexPage indexes the tickets with numbers and returns the numbers of
+// those that changed between the read and the script.
+func (s *Store) indexPage(ctx context.Context, numbers []string) ([]string, error) {
+	keys := make([]string, len(numbers))
+	for i, n := range numbers {
+		keys[i] = s.ticketKey(n)
+	}
+	vals, err := s.c.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, err
+	}
+	skeys := []string{s.deptsKey}
+	var args []any
+	var sent []string
+	for i, v := range vals {
+		raw, ok := v.(string)
+		if !ok {
+			continue // not stored: nothing to index
+		}
+		var t caunoi.Ticket
+		if err := codec.UnmarshalTicketString(raw, &t); err != nil {
+			return nil, fmt.Errorf("ticket %s: %w", numbers[i], err)
+		}
+		key, score := s.statusIndex(&t)
+		skeys = append(skeys, keys[i], key)
+		st := ticketState{sum: sumOfString(raw)}
+		args = append(args, st.hexSum(), numbers[i], score, t.Department)
+		sent = append(sent, numbers[i])
+	}
+	if len(sent) == 0 {
+		return nil, nil
+	}
+	a := indexPageScript.args(skeys, len(args))
+	res, err := s.run(ctx, indexPageScript, append(a, args...)).Slice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	var stale []string
+	for _, v := range res {
+		if i, ok := v.(int64); ok && i >= 1 && int(i) <= len(sent) {
+			stale = append(stale, sent[i-1])
+		}
+	}
+	return stale, nil
+}

@@ -1,0 +1,72 @@
+package redisstore
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/redistest"
+)
+
+// TestIndexPageSkipsChangedTickets runs indexPageScript with the digest of
+// a state the ticket has left: the script must not index that ticket, and
+// must name it for the caller to read again, while it indexes the others.
+func TestIndexPageSkipsChangedTickets(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, redistest.Start(t), "page:")
+	at := time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)
+	var numbers []string
+	for i := range 3 {
+		tk, _, err := s.CreateTicket(ctx, "TP", caunoi.Ticket{Department: "tu-phap", Asker: 7, Status: caunoi.StatusNew, Created: at.Add(time.Duration(i) * time.Hour)},
+			caunoi.Event{Kind: caunoi.EventCreated, Actor: 7, At: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		numbers = append(numbers, tk.Number)
+	}
+	open := s.deptKeysOf("tu-phap").open
+	if err := s.rdb.Del(ctx, open, s.deptsKey).Err(); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{s.deptsKey}
+	var args []any
+	for i, n := range numbers {
+		raw, err := s.rdb.Get(ctx, s.ticketKey(n)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := ticketState{sum: sumOfString(raw)}
+		if i == 1 {
+			st = ticketState{sum: sumOfString(raw + " ")} // a state the ticket has left
+		}
+		keys = append(keys, s.ticketKey(n), open)
+		args = append(args, st.hexSum(), n, microsArg(at), "tu-phap")
+	}
+	res, err := s.run(ctx, indexPageScript, append(indexPageScript.args(keys, len(args)), args...)).Slice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0] != int64(2) {
+		t.Fatalf("indexPageScript returned %v, want [2]: the second ticket changed", res)
+	}
+	got, err := s.rdb.ZRange(ctx, open, 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{numbers[0], numbers[2]}; !slices.Equal(got, want) {
+		t.Errorf("indexed %v, want %v", got, want)
+	}
+	if depts := s.rdb.SMembers(ctx, s.deptsKey).Val(); !slices.Equal(depts, []string{"tu-phap"}) {
+		t.Errorf("tix:depts = %v, want [tu-phap]", depts)
+	}
+	// indexPage reads again and indexes what it was told changed.
+	stale, err := s.indexPage(ctx, []string{numbers[1]})
+	if err != nil || len(stale) != 0 {
+		t.Fatalf("indexPage = %v, %v; want nothing stale", stale, err)
+	}
+	if n := s.rdb.ZCard(ctx, open).Val(); n != 3 {
+		t.Errorf("%d tickets indexed, want 3", n)
+	}
+}
