@@ -3,10 +3,13 @@ package redisstore
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/store/codec"
@@ -32,6 +35,7 @@ import (
 // deptKeys are the keys of one department's indexes, built once.
 type deptKeys struct {
 	created, open, resolved, closed string
+	name                            any // the department, boxed once for script arguments
 }
 
 // maxDepts bounds how many departments' keys a store remembers; past it
@@ -51,6 +55,7 @@ func (s *Store) deptKeysOf(dept string) *deptKeys {
 		open:     s.key("tix", "open", dept),
 		resolved: s.key("tix", "done", string(caunoi.StatusResolved), dept),
 		closed:   s.key("tix", "done", string(caunoi.StatusClosed), dept),
+		name:     dept,
 	}
 	s.deptMu.Lock()
 	if len(s.deptKeys) < maxDepts {
@@ -278,35 +283,92 @@ return stale
 // about how many.
 type IndexProgress func(done, total int64)
 
+// indexLease names the lease of the process that builds the indexes of
+// status; it is extended at every page, and a process that finds it held
+// waits for the build, or takes over when the holder has stopped.
+const (
+	indexLease      = "index-status"
+	indexLeaseTTL   = 30 * time.Second
+	indexLeaseCheck = 500 * time.Millisecond
+)
+
 // buildIndexes puts every ticket in the index of its status, for a store
 // written before those indexes existed, and then sets tix:indexed. It
-// does nothing when tix:indexed is set. It reads the tickets a page at a
-// time and indexes each only as it still is (indexPageScript), so it is
-// safe while other processes of this version write tickets, and when it
-// is cut short the next run starts over and repeats no harm. A process
-// of an older version, which does not keep these indexes, must not write
-// tickets after the build: upgrade every process of a deployment together.
+// does nothing when tix:indexed is set. One process builds at a time,
+// holding indexLease; it first empties the indexes of status (entries an
+// older version left behind), then reads the tickets a page at a time and
+// indexes each only as it still is (indexPageScript), so it is safe while
+// other processes of this version write tickets. Cut short, it starts over
+// at the next Open. A process of an older version, which does not keep
+// these indexes, must not write tickets once they are built: upgrade every
+// process of a deployment together, or delete tix:indexed afterwards to
+// build them again.
 func (s *Store) buildIndexes(ctx context.Context, progress IndexProgress) error {
-	if ok, err := s.indexReady(ctx); err != nil || ok {
+	owner := make([]byte, 12)
+	if _, err := rand.Read(owner); err != nil {
 		return err
+	}
+	for {
+		if ok, err := s.indexReady(ctx); err != nil || ok {
+			return err
+		}
+		held, err := s.Acquire(ctx, indexLease, hex.EncodeToString(owner), indexLeaseTTL)
+		if err != nil {
+			return err
+		}
+		if held {
+			done, err := s.buildHeld(ctx, hex.EncodeToString(owner), progress)
+			if err != nil || done {
+				return err
+			}
+			continue // the lease lapsed: another process builds now
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(indexLeaseCheck):
+		}
+	}
+}
+
+// buildHeld builds the indexes of status while owner holds indexLease, and
+// reports whether it finished; false means the lease was lost on the way.
+func (s *Store) buildHeld(ctx context.Context, owner string, progress IndexProgress) (bool, error) {
+	// An unlock that fails leaves a lease that lapses in indexLeaseTTL.
+	defer func() { _ = s.Unlock(context.WithoutCancel(ctx), indexLease, owner) }()
+	if ok, err := s.indexReady(ctx); err != nil || ok {
+		return ok, err
+	}
+	depts, err := s.departments(ctx, "")
+	if err != nil {
+		return false, err
+	}
+	for _, d := range depts {
+		k := s.deptKeysOf(d)
+		if err := s.c.Del(ctx, k.open, k.resolved, k.closed).Err(); err != nil {
+			return false, err
+		}
 	}
 	total, err := s.c.ZCard(ctx, s.createdIndex).Result()
 	if err != nil {
-		return err
+		return false, err
 	}
 	var done int64
 	for start := int64(0); ; start += ticketPage {
+		if held, err := s.Acquire(ctx, indexLease, owner, indexLeaseTTL); err != nil || !held {
+			return false, err
+		}
 		numbers, err := s.c.ZRange(ctx, s.createdIndex, start, start+ticketPage-1).Result()
 		if err != nil {
-			return err
+			return false, err
 		}
 		page := int64(len(numbers))
 		for attempt := 0; len(numbers) > 0; attempt++ {
 			if attempt == maxTxAttempts {
-				return fmt.Errorf("tickets changing too fast to index: %w", caunoi.ErrConflict)
+				return false, fmt.Errorf("tickets changing too fast to index: %w", caunoi.ErrConflict)
 			}
 			if numbers, err = s.indexPage(ctx, numbers); err != nil {
-				return err
+				return false, err
 			}
 		}
 		// A ticket created meanwhile is indexed by its creation, and one
@@ -320,10 +382,10 @@ func (s *Store) buildIndexes(ctx context.Context, progress IndexProgress) error 
 		}
 	}
 	if err := s.c.Set(ctx, s.indexedKey, "1", 0).Err(); err != nil {
-		return err
+		return false, err
 	}
 	s.indexed.Store(true)
-	return nil
+	return true, nil
 }
 
 // indexPage indexes the tickets with numbers and returns the numbers of

@@ -105,15 +105,20 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	if !ok1 || !ok2 {
 		return caunoi.Ticket{}, false, fmt.Errorf("create ticket: the encoded ticket or event does not begin with its number")
 	}
-	statusKey, statusScore := s.statusIndex(&t)
-	keys := []string{num.seqKey, s.createdIndex, s.deptKeysOf(t.Department).created, s.askerIndex(t.Asker), statusKey, s.deptsKey}
+	dk := s.deptKeysOf(t.Department)
+	score := microsArg(t.Created)
+	statusKey, statusScore := dk.open, score
+	if !t.Status.Open() {
+		statusKey, statusScore = s.statusIndex(&t)
+	}
+	keys := []string{num.seqKey, s.createdIndex, dk.created, s.askerIndex(t.Asker), statusKey, s.deptsKey}
 	if t.IdemKey != "" {
 		keys = append(keys, s.key("idem", t.IdemKey))
 	}
 	a := createScript.args(keys, 11)
 	a = append(a, s.ticketKeyPrefix, s.eventsKeyPrefix, numPrefix, esc,
 		tdata[:tAt-len(esc)], tdata[tAt+len(zeroSeq):], edata[:eAt-len(esc)], edata[eAt+len(zeroSeq):],
-		microsArg(t.Created), statusScore, t.Department)
+		score, statusScore, dk.name)
 	res, err := s.run(ctx, createScript, a).Slice()
 	if err == nil && len(res) != 2 {
 		err = fmt.Errorf("unexpected reply %v", res)
