@@ -59,12 +59,16 @@ type TicketStore interface {
 	UpdateTicket(ctx context.Context, number string, fn func(*Ticket) ([]Event, error)) (Ticket, error)
 	// Events returns the ticket's timeline in order, or ErrNotFound.
 	Events(ctx context.Context, number string) ([]Event, error)
-	// Tickets lists tickets matching f, newest first.
+	// Tickets lists tickets matching f, newest first. A filter that is
+	// OpenOnly or FinishedWindow reads only the open tickets, or those
+	// finished in the window, from indexes the store keeps by status: what
+	// runs on a schedule must not read every ticket ever made.
 	Tickets(ctx context.Context, f TicketFilter) ([]Ticket, error)
-	// CountTickets counts the tickets of each department and status,
-	// reading them a page at a time instead of holding them all, for
-	// metrics. A ticket created or changed while it counts may be counted
-	// in its old state, or, on Redis, once too often or not at all.
+	// CountTickets counts the tickets of each department and status, for
+	// metrics, from the indexes by status: it reads the open tickets and
+	// counts the finished ones. A ticket created or changed while it
+	// counts may be counted in its old state, or, on Redis, once too often
+	// or not at all.
 	CountTickets(ctx context.Context) (map[DeptStatus]int, error)
 }
 

@@ -58,8 +58,8 @@ func openStore(ctx context.Context, addr string) (caunoi.Store, error) {
 
 // indexProgress reports on stderr, at most every two seconds and at the
 // end, how far opening a Redis store has come in indexing its tickets by
-// status: work done once, on the first start after an upgrade, that takes
-// about a minute for a million tickets.
+// status: work done once, on the first start after an upgrade (100,000
+// tickets took 2.6 s on a 2-core machine).
 func indexProgress(w io.Writer, now func() time.Time) redisstore.IndexProgress {
 	var last time.Time
 	return func(done, total int64) {

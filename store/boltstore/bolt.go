@@ -34,6 +34,8 @@ var (
 	bktByAsker   = []byte("ticket_asker") // asker created number → nil
 	bktByDept    = []byte("ticket_dept")  // dept 0x00 created number → nil
 	bktByCreated = []byte("ticket_time")  // created number → nil
+	bktOpen      = []byte("ticket_open")  // dept 0x00 created number → nil, for open tickets only
+	bktDone      = []byte("ticket_done")  // status 0x00 dept 0x00 resolved number → nil, for resolved and closed tickets
 	bktSeq       = []byte("ticket_seq")   // prefix 0x00 year → bucket with NextSequence
 	bktQuestions = []byte("questions")    // id → QuestionRecord
 	bktQByAt     = []byte("question_at")  // at id → nil
@@ -48,8 +50,9 @@ var (
 
 var allBuckets = [][]byte{
 	bktOfficials, bktInvites, bktCommunes, bktTickets, bktEvents, bktIdem,
-	bktByAsker, bktByDept, bktByCreated, bktSeq, bktQuestions, bktQByAt,
-	bktQSeq, bktJournal, bktJDone, bktOutbox, bktOutDue, bktLocks, bktKV,
+	bktByAsker, bktByDept, bktByCreated, bktOpen, bktDone, bktSeq,
+	bktQuestions, bktQByAt, bktQSeq, bktJournal, bktJDone, bktOutbox,
+	bktOutDue, bktLocks, bktKV,
 }
 
 // Store is a caunoi.Store in one bbolt file. It is safe for concurrent use
@@ -85,6 +88,11 @@ var ErrLocked = errors.New("database file is in use by another process")
 // Open opens or creates the store at path with mode 0600, creating the
 // parent directory if needed. It returns an error wrapping ErrLocked when
 // another process holds the file for longer than the lock timeout.
+//
+// A file written before the indexes of open and finished tickets existed
+// gets them here, built from every ticket in the transaction that creates
+// their buckets: a crash leaves either the file as it was or the complete
+// indexes, never a part of them.
 func Open(path string, opts ...Option) (*Store, error) {
 	o := options{lockTimeout: 5 * time.Second, now: time.Now}
 	for _, fn := range opts {
@@ -105,16 +113,30 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
+	var errIndex error
 	err = db.Update(func(tx *bolt.Tx) error {
+		unindexed := tx.Bucket(bktOpen) == nil
+		if unindexed && tx.Bucket(bktDone) != nil {
+			if err := tx.DeleteBucket(bktDone); err != nil {
+				return err
+			}
+		}
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
 		}
+		if unindexed {
+			errIndex = indexStatuses(tx)
+			return errIndex
+		}
 		return nil
 	})
 	if err != nil {
 		db.Close()
+		if errIndex != nil {
+			return nil, fmt.Errorf("open bolt store %s: index tickets by status: %w", path, err)
+		}
 		return nil, fmt.Errorf("open bolt store %s: create buckets: %w", path, err)
 	}
 	return &Store{db: db, now: o.now}, nil
@@ -288,11 +310,12 @@ func int64Key(v int64) []byte {
 
 func keyInt64(b []byte) int64 { return int64(binary.BigEndian.Uint64(b) ^ (1 << 63)) }
 
-func timeKey(t time.Time) []byte {
-	b := make([]byte, 12)
-	binary.BigEndian.PutUint64(b, uint64(t.Unix())^(1<<63))
-	binary.BigEndian.PutUint32(b[8:], uint32(t.Nanosecond()))
-	return b
+func timeKey(t time.Time) []byte { return appendTimeKey(make([]byte, 0, 12), t) }
+
+// appendTimeKey appends the 12 bytes of timeKey(t) to b.
+func appendTimeKey(b []byte, t time.Time) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(t.Unix())^(1<<63))
+	return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
 }
 
 func keyTime(b []byte) time.Time {

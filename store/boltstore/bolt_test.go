@@ -39,6 +39,10 @@ func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(tb testing.TB) caunoi.Store { return MustOpen(tb) })
 }
 
+func BenchmarkLists(b *testing.B) {
+	storetest.BenchLists(b, func(tb testing.TB) caunoi.Store { return MustOpen(tb) })
+}
+
 func TestOpenFileMode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data", "caunoi.db")
 	s, err := boltstore.Open(path)

@@ -2,12 +2,15 @@ package boltstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/caunoi/caunoi"
@@ -99,6 +102,9 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 			}
 		}
 		if err := putIndexes(tx, nt); err != nil {
+			return err
+		}
+		if err := putStatusIndex(tx, &nt); err != nil {
 			return err
 		}
 		out, created = nt, true
@@ -233,12 +239,17 @@ func (p preparedUpdate) store(tx *bolt.Tx) error {
 	if err := tx.Bucket(bktTickets).Put(num, p.data); err != nil {
 		return err
 	}
-	old, cur := p.old, p.cur
+	old, cur := &p.old, &p.cur
 	if old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created) {
-		if err := deleteIndexes(tx, old); err != nil {
+		if err := deleteIndexes(tx, *old); err != nil {
 			return err
 		}
-		if err := putIndexes(tx, cur); err != nil {
+		if err := putIndexes(tx, *cur); err != nil {
+			return err
+		}
+	}
+	if old.Status != cur.Status || old.Department != cur.Department || !old.Created.Equal(cur.Created) || !old.ResolvedAt.Equal(cur.ResolvedAt) {
+		if err := moveStatusIndex(tx, old, cur); err != nil {
 			return err
 		}
 	}
@@ -277,11 +288,24 @@ func (s *Store) Events(ctx context.Context, number string) ([]caunoi.Event, erro
 }
 
 // Tickets lists tickets matching f, newest first (ties by number,
-// descending). It walks the narrowest index: asker, department, or
-// creation time.
+// descending), in one read transaction. It reads the narrowest index: the
+// asker's tickets; for open statuses only, the index of open tickets (one
+// department's or all), passing over those in other statuses before
+// decoding any; for resolved or closed tickets within bounds on
+// ResolvedAt, the index of finished tickets, only the part in the window;
+// else the department's tickets or all by creation time.
 func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ticket, error) {
 	var out []caunoi.Ticket
 	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		switch {
+		case f.Asker == 0 && f.OpenOnly():
+			out, err = openTickets(ctx, tx, f)
+			return err
+		case f.Asker == 0 && f.FinishedWindow():
+			out, err = finishedTickets(ctx, tx, f)
+			return err
+		}
 		var (
 			b      *bolt.Bucket
 			prefix []byte
@@ -313,25 +337,210 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 	return out, nil
 }
 
+// openTickets answers f, a filter on open statuses only, from bktOpen.
+func openTickets(ctx context.Context, tx *bolt.Tx, f caunoi.TicketFilter) ([]caunoi.Ticket, error) {
+	var (
+		prefix  []byte
+		perDept = true
+		found   [][]byte
+	)
+	if f.Department != "" {
+		prefix, perDept = []byte(f.Department+"\x00"), false
+	}
+	err := walkWindow(ctx, tx.Bucket(bktOpen).Cursor(), prefix, perDept, f.CreatedAfter, f.CreatedBefore, func(_, rest []byte) {
+		found = append(found, rest)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decodeFound(ctx, tx, found, f, true)
+}
+
+// finishedTickets answers f, a filter on resolved or closed statuses
+// within bounds on ResolvedAt, from bktDone: for each status, the
+// department's keys in the window, or every department's.
+func finishedTickets(ctx context.Context, tx *bolt.Tx, f caunoi.TicketFilter) ([]caunoi.Ticket, error) {
+	var found [][]byte
+	c := tx.Bucket(bktDone).Cursor()
+	for i, st := range f.Statuses {
+		if slices.Contains(f.Statuses[:i], st) {
+			continue
+		}
+		prefix, perDept := []byte(string(st)+"\x00"), true
+		if f.Department != "" {
+			prefix, perDept = []byte(string(st)+"\x00"+f.Department+"\x00"), false
+		}
+		err := walkWindow(ctx, c, prefix, perDept, f.ResolvedAfter, f.ResolvedBefore, func(_, rest []byte) {
+			found = append(found, rest)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return decodeFound(ctx, tx, found, f, false)
+}
+
+// decodeFound returns the tickets that found names and f matches, newest
+// first (ties by number, descending), at most f.Limit of them. Each entry
+// of found is a time key and a number: of the creation time when
+// byCreation is set, and then the entries sort as the tickets do, so the
+// newest are decoded first and decoding stops at the limit; else of the
+// resolution time, and the tickets are sorted once decoded.
+func decodeFound(ctx context.Context, tx *bolt.Tx, found [][]byte, f caunoi.TicketFilter, byCreation bool) ([]caunoi.Ticket, error) {
+	tickets := tx.Bucket(bktTickets)
+	if byCreation {
+		slices.SortFunc(found, func(a, b []byte) int { return bytes.Compare(b, a) })
+	}
+	var out []caunoi.Ticket
+	for i, rest := range found {
+		if i%1024 == 1023 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		var t caunoi.Ticket
+		if err := get(tickets, rest[12:], &t); err != nil {
+			return nil, err
+		}
+		if !f.Matches(t) {
+			continue
+		}
+		out = append(out, t)
+		if byCreation && f.Limit > 0 && len(out) == f.Limit {
+			return out, nil
+		}
+	}
+	if !byCreation {
+		slices.SortFunc(out, func(a, b caunoi.Ticket) int {
+			return cmp.Or(b.Created.Compare(a.Created), strings.Compare(b.Number, a.Number))
+		})
+		if f.Limit > 0 && len(out) > f.Limit {
+			out = out[:f.Limit]
+		}
+	}
+	return out, nil
+}
+
+// walkWindow calls fn with the value and the rest (time key and number)
+// of every key of c that starts with prefix, then, when perDept is set, a
+// department and 0x00, then a time key in [after, before) (zero bounds do
+// not bound) and a number. Each department's keys are sought on their
+// own, so that keys outside the window are passed over and not read. The
+// slices fn gets are valid until the transaction ends.
+func walkWindow(ctx context.Context, c *bolt.Cursor, prefix []byte, perDept bool, after, before time.Time, fn func(v, rest []byte)) error {
+	var lo, hi []byte
+	if !after.IsZero() {
+		lo = timeKey(after)
+	}
+	if !before.IsZero() {
+		hi = timeKey(before)
+	}
+	start := prefix
+	if !perDept {
+		start = cat(prefix, lo)
+	}
+	n := 0
+	for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); {
+		if n++; n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		group := len(prefix)
+		if perDept {
+			i := bytes.IndexByte(k[group:], 0)
+			if i < 0 {
+				k, v = c.Next()
+				continue
+			}
+			group += i + 1
+		}
+		rest := k[group:]
+		switch {
+		case len(rest) < 12:
+			k, v = c.Next()
+		case lo != nil && bytes.Compare(rest[:12], lo) < 0:
+			k, v = c.Seek(cat(k[:group], lo))
+		case hi != nil && bytes.Compare(rest[:12], hi) >= 0:
+			if !perDept {
+				return nil
+			}
+			next := prefixEnd(k[:group])
+			if next == nil {
+				return nil
+			}
+			k, v = c.Seek(next)
+		default:
+			fn(v, rest)
+			k, v = c.Next()
+		}
+	}
+	return nil
+}
+
 // CountTickets counts the tickets of each department and status in one
-// read transaction, decoding one ticket at a time.
+// read transaction: the open tickets (a few hundred, the work in
+// progress) are decoded from the index of open tickets, and the finished
+// ones counted from the keys of their index, without decoding any.
 func (s *Store) CountTickets(ctx context.Context) (map[caunoi.DeptStatus]int, error) {
 	out := map[caunoi.DeptStatus]int{}
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		n := 0
-		return tx.Bucket(bktTickets).ForEach(func(_, v []byte) error {
+		tick := func() error {
 			if n++; n%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
+				return ctx.Err()
+			}
+			return nil
+		}
+		// Open tickets: dept 0x00 created number.
+		tickets := tx.Bucket(bktTickets)
+		c := tx.Bucket(bktOpen).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if err := tick(); err != nil {
+				return err
+			}
+			i := bytes.IndexByte(k, 0)
+			if i < 0 || len(k) < i+1+12 {
+				continue
 			}
 			var t caunoi.Ticket
-			if err := codec.Unmarshal(v, &t); err != nil {
+			if err := get(tickets, k[i+1+12:], &t); err != nil {
 				return err
 			}
 			out[caunoi.DeptStatus{Department: t.Department, Status: t.Status}]++
-			return nil
-		})
+		}
+		// Finished tickets: status 0x00 dept 0x00 resolved number. The
+		// keys of one status and department are together.
+		var group []byte
+		m := 0
+		flushDone := func() {
+			if m == 0 {
+				return
+			}
+			i := bytes.IndexByte(group, 0)
+			out[caunoi.DeptStatus{Department: string(group[i+1 : len(group)-1]), Status: caunoi.Status(group[:i])}] += m
+		}
+		c = tx.Bucket(bktDone).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if err := tick(); err != nil {
+				return err
+			}
+			i := bytes.IndexByte(k, 0)
+			if i < 0 {
+				continue
+			}
+			j := bytes.IndexByte(k[i+1:], 0)
+			if j < 0 {
+				continue
+			}
+			if g := k[:i+1+j+1]; !bytes.Equal(g, group) {
+				flushDone()
+				group, m = g, 0
+			}
+			m++
+		}
+		flushDone()
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("count tickets: %w", err)
@@ -413,6 +622,115 @@ func deleteIndexes(tx *bolt.Tx, t caunoi.Ticket) error {
 		return err
 	}
 	return tx.Bucket(bktByCreated).Delete(c)
+}
+
+// statusIndexKey appends to b the key of t in bktOpen when t is open
+// (dept 0x00 created number), or in bktDone when it is resolved or closed
+// (status 0x00 dept 0x00 resolved number).
+func statusIndexKey(b []byte, t *caunoi.Ticket) []byte {
+	if !t.Status.Open() {
+		b = append(append(b, t.Status...), 0)
+	}
+	b = append(append(b, t.Department...), 0)
+	if t.Status.Open() {
+		b = appendTimeKey(b, t.Created)
+	} else {
+		b = appendTimeKey(b, t.ResolvedAt)
+	}
+	return append(b, t.Number...)
+}
+
+// keyBufs holds buffers for the keys of bktOpen and bktDone. bbolt copies
+// a key it keeps, so a buffer is free again once Put or Delete returns, and
+// a status change costs no allocation for its key.
+var keyBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// withStatusIndexKey calls fn with the key of t in bktOpen or bktDone, in a
+// buffer that is reused once fn returns.
+func withStatusIndexKey(t *caunoi.Ticket, fn func(k []byte) error) error {
+	buf := keyBufs.Get().(*[]byte)
+	*buf = statusIndexKey((*buf)[:0], t)
+	err := fn(*buf)
+	keyBufs.Put(buf)
+	return err
+}
+
+// sameStatusIndexKey reports whether old and cur, two versions of one
+// ticket, have the same key in bktOpen or bktDone.
+func sameStatusIndexKey(old, cur *caunoi.Ticket) bool {
+	switch {
+	case old.Status.Open() != cur.Status.Open() || old.Department != cur.Department:
+		return false
+	case cur.Status.Open():
+		return old.Created.Equal(cur.Created)
+	default:
+		return old.Status == cur.Status && old.ResolvedAt.Equal(cur.ResolvedAt)
+	}
+}
+
+// putStatusIndex adds t to bktOpen or bktDone, as its status says.
+func putStatusIndex(tx *bolt.Tx, t *caunoi.Ticket) error {
+	return withStatusIndexKey(t, func(k []byte) error {
+		if t.Status.Open() {
+			return tx.Bucket(bktOpen).Put(k, nil)
+		}
+		return tx.Bucket(bktDone).Put(k, nil)
+	})
+}
+
+// moveStatusIndex moves a ticket's entry in bktOpen or bktDone from where
+// old has it to where cur has it. A change between two open statuses only
+// rewrites the status stored with the key.
+func moveStatusIndex(tx *bolt.Tx, old, cur *caunoi.Ticket) error {
+	if sameStatusIndexKey(old, cur) {
+		return nil // a claim or a reply: from one open status to another
+	}
+	err := withStatusIndexKey(old, func(k []byte) error {
+		if old.Status.Open() {
+			return tx.Bucket(bktOpen).Delete(k)
+		}
+		return tx.Bucket(bktDone).Delete(k)
+	})
+	if err != nil {
+		return err
+	}
+	return putStatusIndex(tx, cur)
+}
+
+// indexStatuses fills bktOpen and bktDone, both empty, from every ticket.
+// The keys are put in order: bbolt splits the nodes of a bucket only when
+// the transaction commits, so a key put before others already there moves
+// them all, and a file of many tickets would take minutes to index.
+func indexStatuses(tx *bolt.Tx) error {
+	type entry struct{ key, value []byte }
+	var open, done []entry
+	err := tx.Bucket(bktTickets).ForEach(func(_, v []byte) error {
+		var t caunoi.Ticket
+		if err := codec.Unmarshal(v, &t); err != nil {
+			return err
+		}
+		if t.Status.Open() {
+			open = append(open, entry{statusIndexKey(nil, &t), nil})
+		} else {
+			done = append(done, entry{statusIndexKey(nil, &t), nil})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, idx := range []struct {
+		b       *bolt.Bucket
+		entries []entry
+	}{{tx.Bucket(bktOpen), open}, {tx.Bucket(bktDone), done}} {
+		slices.SortFunc(idx.entries, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
+		for _, e := range idx.entries {
+			if err := idx.b.Put(e.key, e.value); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func eventKey(number []byte, seq int) []byte {
