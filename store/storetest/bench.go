@@ -67,6 +67,20 @@ func Bench(b *testing.B, open func(tb testing.TB) caunoi.Store) {
 func createMany(b *testing.B, s caunoi.Store, n int) []string {
 	b.Helper()
 	numbers := make([]string, n)
+	err := parallel(n, func(i int) error {
+		tk, _, err := s.CreateTicket(context.Background(), "TP", sampleTicket("tu-phap", 30, suiteEpoch), createdEvent(30, suiteEpoch))
+		numbers[i] = tk.Number
+		return err
+	})
+	if err != nil {
+		b.Fatalf("create tickets: %v", err)
+	}
+	return numbers
+}
+
+// parallel calls fn with every index in [0, n) on BenchClients goroutines
+// and returns the first error; a goroutine stops at its first error.
+func parallel(n int, fn func(i int) error) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, BenchClients)
@@ -79,21 +93,16 @@ func createMany(b *testing.B, s caunoi.Store, n int) []string {
 				if i >= n {
 					return
 				}
-				tk, _, err := s.CreateTicket(context.Background(), "TP", sampleTicket("tu-phap", 30, suiteEpoch), createdEvent(30, suiteEpoch))
-				if err != nil {
+				if err := fn(i); err != nil {
 					errs <- err
 					return
 				}
-				numbers[i] = tk.Number
 			}
 		}()
 	}
 	wg.Wait()
 	close(errs)
-	if err := <-errs; err != nil {
-		b.Fatalf("create tickets: %v", err)
-	}
-	return numbers
+	return <-errs
 }
 
 // measure runs op b.N times on BenchClients goroutines, giving each call a
@@ -153,38 +162,20 @@ func BenchLists(b *testing.B, open func(tb testing.TB) caunoi.Store) {
 	s := open(b)
 	numbers := createMany(b, s, total)
 	depts := []string{"tu-phap", "xay-dung", "noi-vu"}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, BenchClients)
-	for range BenchClients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= total {
-					return
-				}
-				_, err := s.UpdateTicket(ctx, numbers[i], func(cur *caunoi.Ticket) ([]caunoi.Event, error) {
-					cur.Department = depts[i%len(depts)]
-					if i >= stillOpen {
-						cur.Status, cur.ResolvedAt = caunoi.StatusResolved, suiteEpoch.Add(time.Duration(i%200)*24*time.Hour+time.Hour)
-						if i%10 == 0 {
-							cur.Status = caunoi.StatusClosed
-						}
-					}
-					return nil, nil
-				})
-				if err != nil {
-					errs <- err
-					return
+	err := parallel(total, func(i int) error {
+		_, err := s.UpdateTicket(ctx, numbers[i], func(cur *caunoi.Ticket) ([]caunoi.Event, error) {
+			cur.Department = depts[i%len(depts)]
+			if i >= stillOpen {
+				cur.Status, cur.ResolvedAt = caunoi.StatusResolved, suiteEpoch.Add(time.Duration(i%200)*24*time.Hour+time.Hour)
+				if i%10 == 0 {
+					cur.Status = caunoi.StatusClosed
 				}
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+			return nil, nil
+		})
+		return err
+	})
+	if err != nil {
 		b.Fatalf("finish tickets: %v", err)
 	}
 	own := []caunoi.Status{caunoi.StatusNew, caunoi.StatusClaimed, caunoi.StatusReopened, caunoi.StatusTransferred}
