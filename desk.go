@@ -497,6 +497,19 @@ var Statuses = []Status{
 	StatusResolved, StatusReopened, StatusTransferred, StatusClosed,
 }
 
+// OpenStatuses returns the statuses of tickets still being worked on:
+// every status but resolved and closed. A list of them is answered from
+// the stores' index of open tickets (TicketFilter.OpenOnly).
+func OpenStatuses() []Status {
+	var out []Status
+	for _, s := range Statuses {
+		if s.Open() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // transitions is the ticket state machine: for each status, the actions
 // allowed in it and the status they lead to. Staff resolve a ticket by
 // proposing a solution (the ticket becomes answered, with a "resolved"

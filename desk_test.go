@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -153,5 +154,23 @@ func BenchmarkDeskLifecycle(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestOpenStatuses checks that OpenStatuses is every status but resolved
+// and closed, each once.
+func TestOpenStatuses(t *testing.T) {
+	got := caunoi.OpenStatuses()
+	var want []caunoi.Status
+	for _, s := range caunoi.Statuses {
+		if s != caunoi.StatusResolved && s != caunoi.StatusClosed {
+			want = append(want, s)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("OpenStatuses() = %v, want %v", got, want)
+	}
+	if !(caunoi.TicketFilter{Statuses: got}).OpenOnly() {
+		t.Error("a filter on OpenStatuses() is not OpenOnly")
 	}
 }

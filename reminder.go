@@ -178,13 +178,7 @@ func (d *Desk) Digests(ctx context.Context, now time.Time, at time.Duration) ([]
 // digestOf computes a department's figures for the digest of day.
 func (d *Desk) digestOf(ctx context.Context, dept string, now, day, since time.Time) (Digest, error) {
 	g := Digest{Department: dept, Day: day, Since: since}
-	var open []Status
-	for _, s := range Statuses {
-		if s.Open() {
-			open = append(open, s)
-		}
-	}
-	ts, err := d.Store.Tickets(ctx, TicketFilter{Department: dept, Statuses: open})
+	ts, err := d.Store.Tickets(ctx, TicketFilter{Department: dept, Statuses: OpenStatuses()})
 	if err != nil {
 		return g, fmt.Errorf("open tickets of %s: %w", dept, err)
 	}

@@ -463,7 +463,9 @@ func (b *Bot) onGroup(ctx context.Context, m *models.Message, r *reply) error {
 
 func (b *Bot) groupTickets(ctx context.Context, m *models.Message, dept string, r *reply) error {
 	chat := m.Chat.ID
-	ts, err := b.desk.DepartmentTickets(ctx, caunoi.UserID(m.From.ID), dept)
+	// Only open tickets are listed, so only they are read (the stores'
+	// index of open tickets), not every ticket the department ever had.
+	ts, err := b.desk.DepartmentTickets(ctx, caunoi.UserID(m.From.ID), dept, caunoi.OpenStatuses()...)
 	if err != nil {
 		if infra(err) {
 			return &retryableError{err}
@@ -473,9 +475,7 @@ func (b *Bot) groupTickets(ctx context.Context, m *models.Message, dept string, 
 	}
 	var lines []string
 	for _, t := range ts {
-		if t.Status.Open() {
-			lines = append(lines, renderTicketLine(t))
-		}
+		lines = append(lines, renderTicketLine(t))
 	}
 	text := esc(txtNoOpenTickets)
 	if len(lines) > 0 {

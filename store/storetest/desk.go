@@ -809,7 +809,13 @@ func testDeskAccess(t *testing.T, open func(tb testing.TB) caunoi.Store) {
 		{"department by status", func() ([]caunoi.Ticket, error) {
 			return d.DepartmentTickets(ctx, staffTP, "tu-phap", caunoi.StatusNew)
 		}, 0, nil},
+		{"department's open tickets by staff", func() ([]caunoi.Ticket, error) {
+			return d.DepartmentTickets(ctx, staffTP, "tu-phap", caunoi.OpenStatuses()...)
+		}, 1, nil},
 		{"department by admin", func() ([]caunoi.Ticket, error) { return d.DepartmentTickets(ctx, admin, "noi-vu") }, 1, nil},
+		{"other department's open tickets by staff", func() ([]caunoi.Ticket, error) {
+			return d.DepartmentTickets(ctx, staffNV, "tu-phap", caunoi.OpenStatuses()...)
+		}, 0, caunoi.ErrForbidden},
 		{"all by operator", func() ([]caunoi.Ticket, error) { return d.Tickets(ctx, caunoi.Operator, caunoi.TicketFilter{}) }, 2, nil},
 		{"staff default to own department", func() ([]caunoi.Ticket, error) { return d.Tickets(ctx, staffNV, caunoi.TicketFilter{}) }, 1, nil},
 		{"other department by staff", func() ([]caunoi.Ticket, error) { return d.DepartmentTickets(ctx, staffNV, "tu-phap") }, 0, caunoi.ErrForbidden},
