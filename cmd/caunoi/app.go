@@ -61,7 +61,7 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 	}
 	a.editorial = newEditorial(cfg.HandbookDir, a.handbookFS, a.index, drafts, log, now)
 
-	a.store, err = openStore(ctx, cfg.Store)
+	a.store, err = openStoreReporting(ctx, cfg.Store, logIndexProgress(log, now))
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"strings"
@@ -26,12 +27,19 @@ import (
 // Errors are sentences for the administrator, in Vietnamese; they never
 // contain a Redis password.
 func openStore(ctx context.Context, addr string) (caunoi.Store, error) {
+	return openStoreReporting(ctx, addr, indexProgress(os.Stderr, time.Now))
+}
+
+// openStoreReporting is openStore, with the progress of indexing a Redis
+// store's tickets by status (once, on the first start after an upgrade)
+// reported to progress.
+func openStoreReporting(ctx context.Context, addr string, progress redisstore.IndexProgress) (caunoi.Store, error) {
 	addr = strings.TrimSpace(addr)
 	switch {
 	case addr == "":
 		return nil, errors.New("chưa chỉ định kho dữ liệu: cần đường dẫn tệp (bolt:ĐƯỜNG_DẪN) hoặc địa chỉ redis://")
 	case strings.HasPrefix(addr, "redis://"), strings.HasPrefix(addr, "rediss://"):
-		s, err := redisstore.Open(ctx, addr, redisstore.WithIndexProgress(indexProgress(os.Stderr, time.Now)))
+		s, err := redisstore.Open(ctx, addr, redisstore.WithIndexProgress(progress))
 		switch {
 		case errors.Is(err, caunoi.ErrInvalid):
 			return nil, fmt.Errorf("địa chỉ Redis %s không hợp lệ: %v", storeDisplay(addr), err)
@@ -56,16 +64,31 @@ func openStore(ctx context.Context, addr string) (caunoi.Store, error) {
 	return s, nil
 }
 
-// indexProgress reports on stderr, at most every two seconds and at the
-// end, how far opening a Redis store has come in indexing its tickets by
+// indexProgress reports on w, at most every two seconds and at the end,
+// how far opening a Redis store has come in indexing its tickets by
 // status: work done once, on the first start after an upgrade (100,000
 // tickets took 2.6 s on a 2-core machine).
 func indexProgress(w io.Writer, now func() time.Time) redisstore.IndexProgress {
+	return everyTwoSeconds(now, func(done, total int64) {
+		fmt.Fprintf(w, "Đang lập chỉ mục phiếu theo trạng thái (một lần, sau khi nâng cấp): %d/%d phiếu\n", done, total)
+	})
+}
+
+// logIndexProgress is indexProgress for caunoi serve, whose log is JSON.
+func logIndexProgress(log *slog.Logger, now func() time.Time) redisstore.IndexProgress {
+	return everyTwoSeconds(now, func(done, total int64) {
+		log.Info("indexing tickets by status, once after an upgrade", "done", done, "total", total)
+	})
+}
+
+// everyTwoSeconds passes progress on to report at most every two seconds,
+// and always at the end.
+func everyTwoSeconds(now func() time.Time, report redisstore.IndexProgress) redisstore.IndexProgress {
 	var last time.Time
 	return func(done, total int64) {
 		if t := now(); t.Sub(last) >= 2*time.Second || done >= total {
 			last = t
-			fmt.Fprintf(w, "Đang lập chỉ mục phiếu theo trạng thái (một lần, sau khi nâng cấp): %d/%d phiếu\n", done, total)
+			report(done, total)
 		}
 	}
 }

@@ -1,16 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/store/boltstore"
 	"github.com/caunoi/caunoi/store/redisstore"
 	"github.com/caunoi/caunoi/store/redistest"
+	"github.com/redis/go-redis/v9"
 )
 
 func TestOpenStoreBolt(t *testing.T) {
@@ -102,5 +107,55 @@ func TestIndexProgress(t *testing.T) {
 		if !strings.HasPrefix(lines[i], "Đang lập chỉ mục phiếu theo trạng thái") || !strings.HasSuffix(lines[i], ": "+w+" phiếu") {
 			t.Errorf("line %d = %q, want the count %s", i, lines[i], w)
 		}
+	}
+}
+
+// TestServeLogsIndexProgress opens a Redis store written before the
+// indexes of status, as serve does: the progress of building them goes to
+// the JSON log, ending with every ticket counted.
+func TestServeLogsIndexProgress(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	url := srv.URL(0) + "?prefix=cu:"
+	s, err := openStore(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)
+	const n = 600
+	for i := range n {
+		tk := caunoi.Ticket{Department: "tu-phap", Asker: 5, Status: caunoi.StatusNew, Created: at.Add(time.Duration(i) * time.Minute)}
+		if _, _, err := s.CreateTicket(ctx, "TP", tk, caunoi.Event{Kind: caunoi.EventCreated, At: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	if err := rdb.Del(ctx, "{cu:}tix:indexed", "{cu:}tix:open:tu-phap", "{cu:}tix:depts").Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	var out bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&out, nil))
+	s, err = openStoreReporting(ctx, url, logIndexProgress(log, time.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var last struct {
+		Msg         string
+		Done, Total int64
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		t.Fatalf("log line %q: %v", lines[len(lines)-1], err)
+	}
+	if !strings.Contains(last.Msg, "indexing tickets by status") || last.Done != n || last.Total != n {
+		t.Errorf("last log line %+v, want the indexing message with %d of %d", last, n, n)
+	}
+	open, err := s.Tickets(ctx, caunoi.TicketFilter{Statuses: caunoi.OpenStatuses()})
+	if err != nil || len(open) != n {
+		t.Errorf("open tickets after the build: %d, %v; want %d", len(open), err, n)
 	}
 }
