@@ -67,7 +67,7 @@ func openStoreReporting(ctx context.Context, addr string, progress redisstore.In
 // indexProgress reports on w, at most every two seconds and at the end,
 // how far opening a Redis store has come in indexing its tickets by
 // status: work done once, on the first start after an upgrade (100,000
-// tickets took 2.6 s on a 2-core machine).
+// tickets took about 2 s on a 2-core machine).
 func indexProgress(w io.Writer, now func() time.Time) redisstore.IndexProgress {
 	return everyTwoSeconds(now, func(done, total int64) {
 		fmt.Fprintf(w, "Đang lập chỉ mục phiếu theo trạng thái (một lần, sau khi nâng cấp): %d/%d phiếu\n", done, total)

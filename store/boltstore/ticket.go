@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/caunoi/caunoi"
@@ -248,7 +247,7 @@ func (p preparedUpdate) store(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	if old.Status != cur.Status || old.Department != cur.Department || !old.Created.Equal(cur.Created) || !old.ResolvedAt.Equal(cur.ResolvedAt) {
+	if !sameStatusIndexKey(old, cur) { // a claim or a reply keeps its key
 		if err := moveStatusIndex(tx, old, cur); err != nil {
 			return err
 		}
@@ -290,8 +289,7 @@ func (s *Store) Events(ctx context.Context, number string) ([]caunoi.Event, erro
 // Tickets lists tickets matching f, newest first (ties by number,
 // descending), in one read transaction. It reads the narrowest index: the
 // asker's tickets; for open statuses only, the index of open tickets (one
-// department's or all), passing over those in other statuses before
-// decoding any; for resolved or closed tickets within bounds on
+// department's or all); for resolved or closed tickets within bounds on
 // ResolvedAt, the index of finished tickets, only the part in the window;
 // else the department's tickets or all by creation time.
 func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ticket, error) {
@@ -347,7 +345,7 @@ func openTickets(ctx context.Context, tx *bolt.Tx, f caunoi.TicketFilter) ([]cau
 	if f.Department != "" {
 		prefix, perDept = []byte(f.Department+"\x00"), false
 	}
-	err := walkWindow(ctx, tx.Bucket(bktOpen).Cursor(), prefix, perDept, f.CreatedAfter, f.CreatedBefore, func(_, rest []byte) {
+	err := walkWindow(ctx, tx.Bucket(bktOpen).Cursor(), prefix, perDept, f.CreatedAfter, f.CreatedBefore, func(rest []byte) {
 		found = append(found, rest)
 	})
 	if err != nil {
@@ -370,7 +368,7 @@ func finishedTickets(ctx context.Context, tx *bolt.Tx, f caunoi.TicketFilter) ([
 		if f.Department != "" {
 			prefix, perDept = []byte(string(st)+"\x00"+f.Department+"\x00"), false
 		}
-		err := walkWindow(ctx, c, prefix, perDept, f.ResolvedAfter, f.ResolvedBefore, func(_, rest []byte) {
+		err := walkWindow(ctx, c, prefix, perDept, f.ResolvedAfter, f.ResolvedBefore, func(rest []byte) {
 			found = append(found, rest)
 		})
 		if err != nil {
@@ -421,13 +419,13 @@ func decodeFound(ctx context.Context, tx *bolt.Tx, found [][]byte, f caunoi.Tick
 	return out, nil
 }
 
-// walkWindow calls fn with the value and the rest (time key and number)
-// of every key of c that starts with prefix, then, when perDept is set, a
-// department and 0x00, then a time key in [after, before) (zero bounds do
-// not bound) and a number. Each department's keys are sought on their
+// walkWindow calls fn with the rest (time key and number) of every key of
+// c that starts with prefix, then, when perDept is set, a department and
+// 0x00, then a time key in [after, before) (zero bounds do not bound) and
+// a number. Each department's keys are sought on their
 // own, so that keys outside the window are passed over and not read. The
 // slices fn gets are valid until the transaction ends.
-func walkWindow(ctx context.Context, c *bolt.Cursor, prefix []byte, perDept bool, after, before time.Time, fn func(v, rest []byte)) error {
+func walkWindow(ctx context.Context, c *bolt.Cursor, prefix []byte, perDept bool, after, before time.Time, fn func(rest []byte)) error {
 	var lo, hi []byte
 	if !after.IsZero() {
 		lo = timeKey(after)
@@ -440,7 +438,7 @@ func walkWindow(ctx context.Context, c *bolt.Cursor, prefix []byte, perDept bool
 		start = cat(prefix, lo)
 	}
 	n := 0
-	for k, v := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); {
+	for k, _ := c.Seek(start); k != nil && bytes.HasPrefix(k, prefix); {
 		if n++; n%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -450,7 +448,7 @@ func walkWindow(ctx context.Context, c *bolt.Cursor, prefix []byte, perDept bool
 		if perDept {
 			i := bytes.IndexByte(k[group:], 0)
 			if i < 0 {
-				k, v = c.Next()
+				k, _ = c.Next()
 				continue
 			}
 			group += i + 1
@@ -458,9 +456,9 @@ func walkWindow(ctx context.Context, c *bolt.Cursor, prefix []byte, perDept bool
 		rest := k[group:]
 		switch {
 		case len(rest) < 12:
-			k, v = c.Next()
+			k, _ = c.Next()
 		case lo != nil && bytes.Compare(rest[:12], lo) < 0:
-			k, v = c.Seek(cat(k[:group], lo))
+			k, _ = c.Seek(cat(k[:group], lo))
 		case hi != nil && bytes.Compare(rest[:12], hi) >= 0:
 			if !perDept {
 				return nil
@@ -469,10 +467,10 @@ func walkWindow(ctx context.Context, c *bolt.Cursor, prefix []byte, perDept bool
 			if next == nil {
 				return nil
 			}
-			k, v = c.Seek(next)
+			k, _ = c.Seek(next)
 		default:
-			fn(v, rest)
-			k, v = c.Next()
+			fn(rest)
+			k, _ = c.Next()
 		}
 	}
 	return nil
@@ -624,10 +622,11 @@ func deleteIndexes(tx *bolt.Tx, t caunoi.Ticket) error {
 	return tx.Bucket(bktByCreated).Delete(c)
 }
 
-// statusIndexKey appends to b the key of t in bktOpen when t is open
-// (dept 0x00 created number), or in bktDone when it is resolved or closed
+// statusIndexKey returns the key of t in bktOpen when t is open (dept
+// 0x00 created number), or in bktDone when it is resolved or closed
 // (status 0x00 dept 0x00 resolved number).
-func statusIndexKey(b []byte, t *caunoi.Ticket) []byte {
+func statusIndexKey(t *caunoi.Ticket) []byte {
+	b := make([]byte, 0, len(t.Status)+len(t.Department)+2+12+len(t.Number))
 	if !t.Status.Open() {
 		b = append(append(b, t.Status...), 0)
 	}
@@ -638,21 +637,6 @@ func statusIndexKey(b []byte, t *caunoi.Ticket) []byte {
 		b = appendTimeKey(b, t.ResolvedAt)
 	}
 	return append(b, t.Number...)
-}
-
-// keyBufs holds buffers for the keys of bktOpen and bktDone. bbolt copies
-// a key it keeps, so a buffer is free again once Put or Delete returns, and
-// a status change costs no allocation for its key.
-var keyBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// withStatusIndexKey calls fn with the key of t in bktOpen or bktDone, in a
-// buffer that is reused once fn returns.
-func withStatusIndexKey(t *caunoi.Ticket, fn func(k []byte) error) error {
-	buf := keyBufs.Get().(*[]byte)
-	*buf = statusIndexKey((*buf)[:0], t)
-	err := fn(*buf)
-	keyBufs.Put(buf)
-	return err
 }
 
 // sameStatusIndexKey reports whether old and cur, two versions of one
@@ -668,30 +652,23 @@ func sameStatusIndexKey(old, cur *caunoi.Ticket) bool {
 	}
 }
 
+// statusBucket is the bucket of t's entry: bktOpen or bktDone.
+func statusBucket(tx *bolt.Tx, t *caunoi.Ticket) *bolt.Bucket {
+	if t.Status.Open() {
+		return tx.Bucket(bktOpen)
+	}
+	return tx.Bucket(bktDone)
+}
+
 // putStatusIndex adds t to bktOpen or bktDone, as its status says.
 func putStatusIndex(tx *bolt.Tx, t *caunoi.Ticket) error {
-	return withStatusIndexKey(t, func(k []byte) error {
-		if t.Status.Open() {
-			return tx.Bucket(bktOpen).Put(k, nil)
-		}
-		return tx.Bucket(bktDone).Put(k, nil)
-	})
+	return statusBucket(tx, t).Put(statusIndexKey(t), nil)
 }
 
 // moveStatusIndex moves a ticket's entry in bktOpen or bktDone from where
-// old has it to where cur has it. A change between two open statuses only
-// rewrites the status stored with the key.
+// old has it to where cur has it.
 func moveStatusIndex(tx *bolt.Tx, old, cur *caunoi.Ticket) error {
-	if sameStatusIndexKey(old, cur) {
-		return nil // a claim or a reply: from one open status to another
-	}
-	err := withStatusIndexKey(old, func(k []byte) error {
-		if old.Status.Open() {
-			return tx.Bucket(bktOpen).Delete(k)
-		}
-		return tx.Bucket(bktDone).Delete(k)
-	})
-	if err != nil {
+	if err := statusBucket(tx, old).Delete(statusIndexKey(old)); err != nil {
 		return err
 	}
 	return putStatusIndex(tx, cur)
@@ -702,17 +679,16 @@ func moveStatusIndex(tx *bolt.Tx, old, cur *caunoi.Ticket) error {
 // the transaction commits, so a key put before others already there moves
 // them all, and a file of many tickets would take minutes to index.
 func indexStatuses(tx *bolt.Tx) error {
-	type entry struct{ key, value []byte }
-	var open, done []entry
+	var open, done [][]byte
 	err := tx.Bucket(bktTickets).ForEach(func(_, v []byte) error {
 		var t caunoi.Ticket
 		if err := codec.Unmarshal(v, &t); err != nil {
 			return err
 		}
 		if t.Status.Open() {
-			open = append(open, entry{statusIndexKey(nil, &t), nil})
+			open = append(open, statusIndexKey(&t))
 		} else {
-			done = append(done, entry{statusIndexKey(nil, &t), nil})
+			done = append(done, statusIndexKey(&t))
 		}
 		return nil
 	})
@@ -720,12 +696,12 @@ func indexStatuses(tx *bolt.Tx) error {
 		return err
 	}
 	for _, idx := range []struct {
-		b       *bolt.Bucket
-		entries []entry
+		b    *bolt.Bucket
+		keys [][]byte
 	}{{tx.Bucket(bktOpen), open}, {tx.Bucket(bktDone), done}} {
-		slices.SortFunc(idx.entries, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
-		for _, e := range idx.entries {
-			if err := idx.b.Put(e.key, e.value); err != nil {
+		slices.SortFunc(idx.keys, bytes.Compare)
+		for _, k := range idx.keys {
+			if err := idx.b.Put(k, nil); err != nil {
 				return err
 			}
 		}

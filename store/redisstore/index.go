@@ -38,43 +38,27 @@ type deptKeys struct {
 	name                            any // the department, boxed once for script arguments
 }
 
-// maxDepts bounds how many departments' keys a store remembers; past it
-// they are built per call.
-const maxDepts = 1024
-
 // deptKeysOf returns the keys of dept's indexes.
 func (s *Store) deptKeysOf(dept string) *deptKeys {
-	s.deptMu.RLock()
-	k, ok := s.deptKeys[dept]
-	s.deptMu.RUnlock()
-	if ok {
-		return k
-	}
-	k = &deptKeys{
-		created:  s.key("tix", "dept", dept),
-		open:     s.key("tix", "open", dept),
-		resolved: s.key("tix", "done", string(caunoi.StatusResolved), dept),
-		closed:   s.key("tix", "done", string(caunoi.StatusClosed), dept),
-		name:     dept,
-	}
-	s.deptMu.Lock()
-	if len(s.deptKeys) < maxDepts {
-		s.deptKeys[dept] = k
-	}
-	s.deptMu.Unlock()
+	k, _ := s.deptKeys.get(dept, func() (*deptKeys, error) {
+		return &deptKeys{
+			created:  s.key("tix", "dept", dept),
+			open:     s.key("tix", "open", dept),
+			resolved: s.key("tix", "done", string(caunoi.StatusResolved), dept),
+			closed:   s.key("tix", "done", string(caunoi.StatusClosed), dept),
+			name:     dept,
+		}, nil
+	})
 	return k
 }
 
-// doneIndex returns the index of dept's finished tickets in status st.
+// doneIndex returns the index of dept's finished tickets in st, resolved
+// or closed (the statuses that are not Open).
 func (s *Store) doneIndex(st caunoi.Status, dept string) string {
-	k := s.deptKeysOf(dept)
-	switch st {
-	case caunoi.StatusResolved:
-		return k.resolved
-	case caunoi.StatusClosed:
-		return k.closed
+	if st == caunoi.StatusClosed {
+		return s.deptKeysOf(dept).closed
 	}
-	return s.key("tix", "done", string(st), dept)
+	return s.deptKeysOf(dept).resolved
 }
 
 // statusIndex returns the index of t's status and t's score in it.
@@ -140,9 +124,7 @@ func (s *Store) departments(ctx context.Context, dept string) ([]string, error) 
 	if dept != "" {
 		return []string{dept}, nil
 	}
-	depts, err := s.c.SMembers(ctx, s.deptsKey).Result()
-	slices.Sort(depts)
-	return depts, err
+	return s.c.SMembers(ctx, s.deptsKey).Result()
 }
 
 // indexedTickets answers f from the indexes of status, f being OpenOnly or
@@ -153,15 +135,13 @@ func (s *Store) indexedTickets(ctx context.Context, f caunoi.TicketFilter) ([]ca
 	if err != nil {
 		return nil, err
 	}
-	var (
-		indexes []string
-		lo, hi  = "-inf", "+inf"
-	)
+	var indexes []string
+	var lo, hi string
 	if f.OpenOnly() {
 		for _, d := range depts {
 			indexes = append(indexes, s.deptKeysOf(d).open)
 		}
-		lo, hi = scoreBounds(f.CreatedAfter.IsZero(), microsArg(f.CreatedAfter), f.CreatedBefore.IsZero(), microsArg(f.CreatedBefore), lo, hi)
+		lo, hi = scoreBound(f.CreatedAfter, "-inf"), scoreBound(f.CreatedBefore, "+inf")
 	} else {
 		statuses := slices.Clone(f.Statuses)
 		slices.Sort(statuses)
@@ -170,41 +150,78 @@ func (s *Store) indexedTickets(ctx context.Context, f caunoi.TicketFilter) ([]ca
 				indexes = append(indexes, s.doneIndex(st, d))
 			}
 		}
-		lo, hi = scoreBounds(f.ResolvedAfter.IsZero(), microsArg(f.ResolvedAfter), f.ResolvedBefore.IsZero(), microsArg(f.ResolvedBefore), lo, hi)
+		lo, hi = scoreBound(f.ResolvedAfter, "-inf"), scoreBound(f.ResolvedBefore, "+inf")
 	}
 	var out []caunoi.Ticket
 	for _, index := range indexes {
-		for offset := int64(0); ; offset += ticketPage {
-			numbers, err := s.c.ZRangeByScore(ctx, index, &redis.ZRangeBy{Min: lo, Max: hi, Offset: offset, Count: ticketPage}).Result()
-			if err != nil {
-				return nil, err
+		err := s.scanIndex(ctx, s.byScore(index, lo, hi, false), func(t *caunoi.Ticket) bool {
+			if f.Matches(*t) {
+				out = append(out, *t)
 			}
-			err = s.eachTicket(ctx, numbers, func(t *caunoi.Ticket) {
-				if f.Matches(*t) {
-					out = append(out, *t)
-				}
-			})
-			if err != nil {
-				return nil, err
-			}
-			if len(numbers) < ticketPage {
-				break
-			}
+			return true
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return newestFirst(out, f.Limit), nil
 }
 
-// scoreBounds turns bounds [after, before) in microseconds into ZRANGE
-// bounds; before is inclusive there, and Matches then filters exactly.
-func scoreBounds(noAfter bool, after string, noBefore bool, before, lo, hi string) (string, string) {
-	if !noAfter {
-		lo = after
+// scoreBound is the ZRANGEBYSCORE bound of t, or inf when t is zero (no
+// bound). The bound includes t; Matches then filters exactly where a
+// filter's bound excludes it.
+func scoreBound(t time.Time, inf string) string {
+	if t.IsZero() {
+		return inf
 	}
-	if !noBefore {
-		hi = before
+	return microsArg(t)
+}
+
+// indexPageFn reads one page of an index's ticket numbers from offset.
+type indexPageFn func(ctx context.Context, offset int64) ([]string, error)
+
+// byScore pages through the entries of index with scores in [lo, hi],
+// highest first when rev is set.
+func (s *Store) byScore(index, lo, hi string, rev bool) indexPageFn {
+	return func(ctx context.Context, offset int64) ([]string, error) {
+		by := &redis.ZRangeBy{Min: lo, Max: hi, Offset: offset, Count: ticketPage}
+		if rev {
+			return s.c.ZRevRangeByScore(ctx, index, by).Result()
+		}
+		return s.c.ZRangeByScore(ctx, index, by).Result()
 	}
-	return lo, hi
+}
+
+// byRank pages through every entry of index, lowest score first, finding
+// each page by rank.
+func (s *Store) byRank(index string) indexPageFn {
+	return func(ctx context.Context, offset int64) ([]string, error) {
+		return s.c.ZRange(ctx, index, offset, offset+ticketPage-1).Result()
+	}
+}
+
+// scanIndex reads the tickets that page names, ticketPage at a time, and
+// calls fn with each that exists, in order, until the index ends or fn
+// has returned false by the end of a page.
+func (s *Store) scanIndex(ctx context.Context, page indexPageFn, fn func(*caunoi.Ticket) bool) error {
+	for offset := int64(0); ; offset += ticketPage {
+		numbers, err := page(ctx, offset)
+		if err != nil {
+			return err
+		}
+		more := true
+		err = s.eachTicket(ctx, numbers, func(t *caunoi.Ticket) {
+			if !fn(t) {
+				more = false
+			}
+		})
+		if err != nil {
+			return err
+		}
+		if len(numbers) < ticketPage || !more {
+			return nil
+		}
+	}
 }
 
 // newestFirst sorts tickets newest first, ties by number descending, and
@@ -229,21 +246,8 @@ func (s *Store) countIndexed(ctx context.Context) (map[caunoi.DeptStatus]int, er
 	}
 	out := map[caunoi.DeptStatus]int{}
 	for _, d := range depts {
-		k := s.deptKeysOf(d)
-		for offset := int64(0); ; offset += ticketPage {
-			numbers, err := s.c.ZRange(ctx, k.open, offset, offset+ticketPage-1).Result()
-			if err != nil {
-				return nil, err
-			}
-			err = s.eachTicket(ctx, numbers, func(t *caunoi.Ticket) {
-				out[caunoi.DeptStatus{Department: t.Department, Status: t.Status}]++
-			})
-			if err != nil {
-				return nil, err
-			}
-			if len(numbers) < ticketPage {
-				break
-			}
+		if err := s.scanIndex(ctx, s.byRank(s.deptKeysOf(d).open), countInto(out)); err != nil {
+			return nil, err
 		}
 		for _, st := range []caunoi.Status{caunoi.StatusResolved, caunoi.StatusClosed} {
 			n, err := s.c.ZCard(ctx, s.doneIndex(st, d)).Result()
@@ -256,6 +260,15 @@ func (s *Store) countIndexed(ctx context.Context) (map[caunoi.DeptStatus]int, er
 		}
 	}
 	return out, nil
+}
+
+// countInto counts each ticket it is given in out, by department and
+// status.
+func countInto(out map[caunoi.DeptStatus]int) func(*caunoi.Ticket) bool {
+	return func(t *caunoi.Ticket) bool {
+		out[caunoi.DeptStatus{Department: t.Department, Status: t.Status}]++
+		return true
+	}
 }
 
 // indexPageScript adds tickets to the indexes of their status, each only
@@ -304,20 +317,21 @@ const (
 // process of a deployment together, or delete tix:indexed afterwards to
 // build them again.
 func (s *Store) buildIndexes(ctx context.Context, progress IndexProgress) error {
-	owner := make([]byte, 12)
-	if _, err := rand.Read(owner); err != nil {
+	id := make([]byte, 12)
+	if _, err := rand.Read(id); err != nil {
 		return err
 	}
+	owner := hex.EncodeToString(id)
 	for {
 		if ok, err := s.indexReady(ctx); err != nil || ok {
 			return err
 		}
-		held, err := s.Acquire(ctx, indexLease, hex.EncodeToString(owner), indexLeaseTTL)
+		held, err := s.Acquire(ctx, indexLease, owner, indexLeaseTTL)
 		if err != nil {
 			return err
 		}
 		if held {
-			done, err := s.buildHeld(ctx, hex.EncodeToString(owner), progress)
+			done, err := s.buildHeld(ctx, owner, progress)
 			if err != nil || done {
 				return err
 			}
@@ -413,8 +427,8 @@ func (s *Store) indexPage(ctx context.Context, numbers []string) ([]string, erro
 		}
 		key, score := s.statusIndex(&t)
 		skeys = append(skeys, keys[i], key)
-		st := ticketState{sum: sumOfString(raw)}
-		args = append(args, st.hexSum(), numbers[i], score, t.Department)
+		sum := sumOfString(raw)
+		args = append(args, hex.EncodeToString(sum[:]), numbers[i], score, t.Department)
 		sent = append(sent, numbers[i])
 	}
 	if len(sent) == 0 {

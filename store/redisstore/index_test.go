@@ -15,6 +15,15 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// startWithClient starts a Redis for t and a plain client of it, to look
+// at and change keys behind the store's back.
+func startWithClient(t *testing.T) (*redistest.Server, *redis.Client) {
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { rdb.Close() })
+	return srv, rdb
+}
+
 // dropStatusIndexes deletes the indexes of status under prefix, leaving a
 // store as a version without them wrote it.
 func dropStatusIndexes(t *testing.T, rdb *redis.Client, prefix string) {
@@ -42,9 +51,7 @@ func dropStatusIndexes(t *testing.T, rdb *redis.Client, prefix string) {
 // index) and after Open has built them, reporting its progress.
 func TestIndexBuiltForOlderStore(t *testing.T) {
 	ctx := context.Background()
-	srv := redistest.Start(t)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-	defer rdb.Close()
+	srv, rdb := startWithClient(t)
 	m := storetest.WriteIndexSample(t, MustOpen(t, srv, "up:"))
 
 	dropStatusIndexes(t, rdb, "up:")
@@ -91,9 +98,7 @@ func TestIndexBuiltForOlderStore(t *testing.T) {
 // the result against every ticket as finally stored.
 func TestIndexBuildWhileWriting(t *testing.T) {
 	ctx := context.Background()
-	srv := redistest.Start(t)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-	defer rdb.Close()
+	srv, rdb := startWithClient(t)
 	w := MustOpen(t, srv, "live:")
 	const n = 3000
 	numbers := make([]string, n)
@@ -176,9 +181,7 @@ func TestIndexBuildWhileWriting(t *testing.T) {
 // Open builds them afresh.
 func TestIndexRebuild(t *testing.T) {
 	ctx := context.Background()
-	srv := redistest.Start(t)
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-	defer rdb.Close()
+	srv, rdb := startWithClient(t)
 	m := storetest.WriteIndexSample(t, MustOpen(t, srv, "re:"))
 	finished, err := rdb.ZRange(ctx, "{re:}tix:done:resolved:tu-phap", 0, 0).Result()
 	if err != nil || len(finished) != 1 {

@@ -43,11 +43,8 @@ type Store struct {
 	// Keys every ticket write names, built once.
 	ticketKeyPrefix, eventsKeyPrefix, createdIndex string
 
-	numMu     sync.RWMutex
-	numbering map[numberingKey]*numbering // of the departments and years seen
-
-	deptMu   sync.RWMutex
-	deptKeys map[string]*deptKeys // of the departments seen
+	numbering memo[numberingKey, numbering] // of the departments and years seen
+	deptKeys  memo[string, deptKeys]        // of the departments seen
 
 	deptsKey, indexedKey string
 	indexed              atomic.Bool // tix:indexed was seen: the status indexes are complete
@@ -59,7 +56,7 @@ func New(client redis.UniversalClient, prefix string) *Store {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
-	s := &Store{rdb: client, c: batched(client), pre: "{" + prefix + "}", tickets: newTicketCache(), numbering: map[numberingKey]*numbering{}, deptKeys: map[string]*deptKeys{}}
+	s := &Store{rdb: client, c: batched(client), pre: "{" + prefix + "}", tickets: newTicketCache()}
 	s.proc, _ = s.c.(processor)
 	if s.proc == nil {
 		s.proc = client
@@ -198,6 +195,41 @@ func (s *Store) Close() error {
 		return fmt.Errorf("close redis store: %w", err)
 	}
 	return nil
+}
+
+// memo remembers values built from their keys, up to maxMemo of them;
+// past that they are built per call. It holds what every ticket write
+// would otherwise format again: a department's keys, a numbering.
+type memo[K comparable, V any] struct {
+	mu sync.RWMutex
+	m  map[K]*V
+}
+
+// maxMemo bounds a memo (departments, or departments times years: a few
+// dozen in practice).
+const maxMemo = 1024
+
+// get returns the value of k, built by build the first time.
+func (m *memo[K, V]) get(k K, build func() (*V, error)) (*V, error) {
+	m.mu.RLock()
+	v, ok := m.m[k]
+	m.mu.RUnlock()
+	if ok {
+		return v, nil
+	}
+	v, err := build()
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if m.m == nil {
+		m.m = map[K]*V{}
+	}
+	if len(m.m) < maxMemo {
+		m.m[k] = v
+	}
+	m.mu.Unlock()
+	return v, nil
 }
 
 // key joins parts under the store's prefix.

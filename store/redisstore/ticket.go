@@ -163,33 +163,19 @@ type numberingKey struct {
 	year   int
 }
 
-// maxNumberings bounds how many numberings a store remembers (departments
-// times years: a few dozen in practice); past it they are built per call.
-const maxNumberings = 1024
-
 // numberingOf returns the numbering of prefix in year.
 func (s *Store) numberingOf(prefix string, year int) (*numbering, error) {
-	k := numberingKey{prefix, year}
-	s.numMu.RLock()
-	n, ok := s.numbering[k]
-	s.numMu.RUnlock()
-	if ok {
+	return s.numbering.get(numberingKey{prefix, year}, func() (*numbering, error) {
+		n := &numbering{prefix: fmt.Sprintf("%s-%04d-", prefix, year)}
+		quoted, err := codec.Marshal(n.prefix)
+		if err != nil {
+			return nil, err
+		}
+		n.esc = quoted[1 : len(quoted)-1]
+		n.zero = n.prefix + zeroSeq
+		n.seqKey = s.key("seq", prefix, strconv.Itoa(year))
 		return n, nil
-	}
-	n = &numbering{prefix: fmt.Sprintf("%s-%04d-", prefix, year)}
-	quoted, err := codec.Marshal(n.prefix)
-	if err != nil {
-		return nil, err
-	}
-	n.esc = quoted[1 : len(quoted)-1]
-	n.zero = n.prefix + zeroSeq
-	n.seqKey = s.key("seq", prefix, strconv.Itoa(year))
-	s.numMu.Lock()
-	if len(s.numbering) < maxNumberings {
-		s.numbering[k] = n
-	}
-	s.numMu.Unlock()
-	return n, nil
+	})
 }
 
 // zeroSeq stands for a ticket's sequence number in its encoding until the
@@ -443,22 +429,10 @@ func (s *Store) CountTickets(ctx context.Context) (map[caunoi.DeptStatus]int, er
 		return nil, fmt.Errorf("count tickets: %w", err)
 	}
 	out := map[caunoi.DeptStatus]int{}
-	index := s.createdIndex
-	for start := int64(0); ; start += ticketPage {
-		numbers, err := s.c.ZRange(ctx, index, start, start+ticketPage-1).Result()
-		if err != nil {
-			return nil, fmt.Errorf("count tickets: %w", err)
-		}
-		err = s.eachTicket(ctx, numbers, func(t *caunoi.Ticket) {
-			out[caunoi.DeptStatus{Department: t.Department, Status: t.Status}]++
-		})
-		if err != nil {
-			return nil, fmt.Errorf("count tickets: %w", err)
-		}
-		if len(numbers) < ticketPage {
-			return out, nil
-		}
+	if err := s.scanIndex(ctx, s.byRank(s.createdIndex), countInto(out)); err != nil {
+		return nil, fmt.Errorf("count tickets: %w", err)
 	}
+	return out, nil
 }
 
 // eachTicket reads the tickets with numbers (a round trip per 500) and
@@ -478,7 +452,8 @@ func (s *Store) eachTicket(ctx context.Context, numbers []string, fn func(*cauno
 	})
 }
 
-// ticketPage is how many index entries Tickets reads at a time.
+// ticketPage is how many index entries scanIndex, and the build of the
+// indexes of status, read at a time.
 const ticketPage = 256
 
 // Tickets lists tickets matching f, newest first (ties by number,
@@ -505,30 +480,16 @@ func (s *Store) Tickets(ctx context.Context, f caunoi.TicketFilter) ([]caunoi.Ti
 	case f.Department != "":
 		index = s.deptKeysOf(f.Department).created
 	}
-	lo, hi := "-inf", "+inf"
-	if !f.CreatedAfter.IsZero() {
-		lo = microsArg(f.CreatedAfter)
-	}
-	if !f.CreatedBefore.IsZero() {
-		hi = microsArg(f.CreatedBefore) // inclusive here; filtered exactly below
-	}
+	lo, hi := scoreBound(f.CreatedAfter, "-inf"), scoreBound(f.CreatedBefore, "+inf")
 	var out []caunoi.Ticket
-	for offset := int64(0); ; offset += ticketPage {
-		numbers, err := s.c.ZRevRangeByScore(ctx, index, &redis.ZRangeBy{Min: lo, Max: hi, Offset: offset, Count: ticketPage}).Result()
-		if err != nil {
-			return nil, fmt.Errorf("list tickets: %w", err)
+	err := s.scanIndex(ctx, s.byScore(index, lo, hi, true), func(t *caunoi.Ticket) bool {
+		if f.Matches(*t) {
+			out = append(out, *t)
 		}
-		err = s.eachTicket(ctx, numbers, func(t *caunoi.Ticket) {
-			if f.Matches(*t) {
-				out = append(out, *t)
-			}
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list tickets: %w", err)
-		}
-		if len(numbers) < ticketPage || (f.Limit > 0 && len(out) >= f.Limit) {
-			break
-		}
+		return f.Limit <= 0 || len(out) < f.Limit
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
 	}
 	return newestFirst(out, f.Limit), nil
 }
