@@ -13,7 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/knowledge"
+	"github.com/caunoi/caunoi/store/redisstore"
 )
 
 func init() {
@@ -116,6 +118,9 @@ func (a *app) serve(ctx context.Context) error {
 		a.log.Info("webhook set", "listen", ln.Addr().String())
 	}
 	start("bot", func() error { return a.bot.Run(ctx, !webhook) })
+	if _, ok := a.store.(*redisstore.Store); ok {
+		start("store", func() error { return watchSchema(ctx, a.store, schemaCheckEvery) })
+	}
 	if a.cfg.HandbookDir != "" {
 		start("handbook watcher", func() error {
 			// Without the watcher the bot still serves; editors use /reload.
@@ -137,4 +142,30 @@ func (a *app) serve(ctx context.Context) error {
 	wg.Wait()
 	close(errc)
 	return <-errc
+}
+
+// schemaCheckEvery is how often serve asks a Redis store whether a newer
+// version of caunoi has upgraded it.
+var schemaCheckEvery = 10 * time.Second
+
+// watchSchema returns an error, which stops serve, once s reports that a
+// newer version of caunoi has upgraded it: from then on the store refuses
+// this process's ticket writes (redisstore.SchemaError), and the replicas
+// of the newer version take its work over. Other errors of Ping are left
+// to /readyz.
+func watchSchema(ctx context.Context, s caunoi.Store, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		var se *redisstore.SchemaError
+		if err := s.Ping(ctx); errors.As(err, &se) {
+			return fmt.Errorf("kho dữ liệu đã được một phiên bản caunoi mới hơn nâng cấp (lược đồ dữ liệu %s, bản này ghi lược đồ %d): "+
+				"bản này dừng để các bản mới tiếp quản", se.Found, se.Want)
+		}
+	}
 }

@@ -40,7 +40,11 @@ func openStoreReporting(ctx context.Context, addr string, progress redisstore.In
 		return nil, errors.New("chưa chỉ định kho dữ liệu: cần đường dẫn tệp (bolt:ĐƯỜNG_DẪN) hoặc địa chỉ redis://")
 	case strings.HasPrefix(addr, "redis://"), strings.HasPrefix(addr, "rediss://"):
 		s, err := redisstore.Open(ctx, addr, redisstore.WithIndexProgress(progress))
+		var se *redisstore.SchemaError
 		switch {
+		case errors.As(err, &se):
+			return nil, fmt.Errorf("kho Redis tại %s đã được một phiên bản caunoi mới hơn nâng cấp (lược đồ dữ liệu %s, bản này ghi lược đồ %d): "+
+				"bản này không được ghi vào kho đó nữa; chạy phiên bản mới hơn", storeDisplay(addr), se.Found, se.Want)
 		case errors.Is(err, caunoi.ErrInvalid):
 			return nil, fmt.Errorf("địa chỉ Redis %s không hợp lệ: %v", storeDisplay(addr), err)
 		case err != nil:

@@ -57,6 +57,27 @@ func TestOpenStoreRedis(t *testing.T) {
 	}
 }
 
+// TestOpenStoreNewerSchema opens a Redis store that a newer version has
+// upgraded: the message says so, in Vietnamese, and what to do.
+func TestOpenStoreNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer rdb.Close()
+	if err := rdb.Set(ctx, "{moi:}schema", "3", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := openStore(ctx, srv.URL(0)+"?prefix=moi:")
+	if err == nil {
+		t.Fatal("openStore succeeded on a store of a newer schema")
+	}
+	for _, want := range []string{"phiên bản caunoi mới hơn", "lược đồ dữ liệu 3", "bản này ghi lược đồ 2", "chạy phiên bản mới hơn"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q lacks %q", err, want)
+		}
+	}
+}
+
 func TestOpenStoreErrors(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
@@ -157,5 +178,49 @@ func TestServeLogsIndexProgress(t *testing.T) {
 	open, err := s.Tickets(ctx, caunoi.TicketFilter{Statuses: caunoi.OpenStatuses()})
 	if err != nil || len(open) != n {
 		t.Errorf("open tickets after the build: %d, %v; want %d", len(open), err, n)
+	}
+}
+
+// TestServeStopsOnNewerSchema runs serve on Redis, polling the emulator,
+// and raises the store's schema as a newer version's first start would:
+// serve stops by itself, saying why, instead of going on answering with a
+// store that refuses its ticket writes.
+func TestServeStopsOnNewerSchema(t *testing.T) {
+	old := schemaCheckEvery
+	schemaCheckEvery = 20 * time.Millisecond
+	t.Cleanup(func() { schemaCheckEvery = old })
+	rs := redistest.Start(t)
+	e := newE2E(t)
+	e.cfg.HandbookDir = smallHandbook
+	e.cfg.Store = rs.URL(0) + "?prefix=nang-cap:"
+	e.cfg.AdminListen = ""
+	a, err := openApp(context.Background(), e.cfg, discardLogger(), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- a.serve(ctx) }()
+
+	// Still running after many checks while the schema is its own.
+	select {
+	case err := <-served:
+		t.Fatalf("serve stopped on a store of its own schema: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr()})
+	defer rdb.Close()
+	if err := rdb.Set(ctx, "{nang-cap:}schema", "3", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-served:
+		if err == nil || !strings.Contains(err.Error(), "phiên bản caunoi mới hơn") || !strings.Contains(err.Error(), "lược đồ dữ liệu 3") {
+			t.Errorf("serve returned %v, want the newer schema named", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("serve kept running on a store a newer version upgraded")
 	}
 }

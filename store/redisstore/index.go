@@ -275,16 +275,17 @@ func countInto(out map[caunoi.DeptStatus]int) func(*caunoi.Ticket) bool {
 // if it is still what the caller read, and returns the positions (from 1)
 // of those that changed since, for the caller to read again.
 //
-// KEYS: tix:depts, then for each ticket its key and its status index
-// ARGV: for each ticket its SHA-1 as read (hex), number, score, department
-var indexPageScript = newScript(`
+// KEYS: schema, tix:depts, then for each ticket its key and its status
+// index
+// ARGV: schema version, then for each ticket its SHA-1 as read (hex), number, score, department
+var indexPageScript = newScript(fence + `
 local stale = {}
-for i = 1, (#KEYS - 1) / 2 do
-  local cur = redis.call('GET', KEYS[2 * i])
-  local a = 4 * (i - 1)
+for i = 1, (#KEYS - 2) / 2 do
+  local cur = redis.call('GET', KEYS[2 * i + 1])
+  local a = 4 * (i - 1) + 1
   if cur and redis.sha1hex(cur) == ARGV[a + 1] then
-    redis.call('ZADD', KEYS[2 * i + 1], ARGV[a + 3], ARGV[a + 2])
-    redis.call('SADD', KEYS[1], ARGV[a + 4])
+    redis.call('ZADD', KEYS[2 * i + 2], ARGV[a + 3], ARGV[a + 2])
+    redis.call('SADD', KEYS[2], ARGV[a + 4])
   elseif cur then
     stale[#stale + 1] = i
   end
@@ -312,10 +313,10 @@ const (
 // older version left behind), then reads the tickets a page at a time and
 // indexes each only as it still is (indexPageScript), so it is safe while
 // other processes of this version write tickets. Cut short, it starts over
-// at the next Open. A process of an older version, which does not keep
-// these indexes, must not write tickets once they are built: upgrade every
-// process of a deployment together, or delete tix:indexed afterwards to
-// build them again.
+// at the next Open. A process of a version before the key schema, which
+// keeps neither these indexes nor the fence (schema.go), must not write
+// tickets once they are built: upgrade every such process of a deployment
+// together, or delete tix:indexed afterwards to build them again.
 func (s *Store) buildIndexes(ctx context.Context, progress IndexProgress) error {
 	id := make([]byte, 12)
 	if _, err := rand.Read(id); err != nil {
@@ -434,7 +435,7 @@ func (s *Store) indexPage(ctx context.Context, numbers []string) ([]string, erro
 	if len(sent) == 0 {
 		return nil, nil
 	}
-	a := indexPageScript.args(skeys, len(args))
+	a := s.fencedArgs(indexPageScript, skeys, len(args))
 	res, err := s.run(ctx, indexPageScript, append(a, args...)).Slice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err

@@ -44,7 +44,7 @@ func TestIndexPageSkipsChangedTickets(t *testing.T) {
 		keys = append(keys, s.ticketKey(n), open)
 		args = append(args, st.hexSum(), n, microsArg(at), "tu-phap")
 	}
-	res, err := s.run(ctx, indexPageScript, append(indexPageScript.args(keys, len(args)), args...)).Slice()
+	res, err := s.run(ctx, indexPageScript, append(s.fencedArgs(indexPageScript, keys, len(args)), args...)).Slice()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,5 +68,32 @@ func TestIndexPageSkipsChangedTickets(t *testing.T) {
 	}
 	if n := s.rdb.ZCard(ctx, open).Val(); n != 3 {
 		t.Errorf("%d tickets indexed, want 3", n)
+	}
+}
+
+// TestIndexPageFenced checks that a build of the indexes of status stops,
+// indexing nothing, once a newer version has raised the schema.
+func TestIndexPageFenced(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, redistest.Start(t), "pf:")
+	at := time.Date(2025, 9, 1, 8, 0, 0, 0, time.UTC)
+	tk, _, err := s.CreateTicket(ctx, "TP", caunoi.Ticket{Department: "tu-phap", Asker: 7, Status: caunoi.StatusNew, Created: at},
+		caunoi.Event{Kind: caunoi.EventCreated, Actor: 7, At: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := s.deptKeysOf("tu-phap").open
+	if err := s.rdb.Del(ctx, open).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.rdb.Set(ctx, s.schemaKey, "3", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.indexPage(ctx, []string{tk.Number})
+	if se, ok := err.(*SchemaError); !ok || se.Found != "3" {
+		t.Fatalf("indexPage under schema 3: %v, want a *SchemaError", err)
+	}
+	if n := s.rdb.ZCard(ctx, open).Val(); n != 0 {
+		t.Errorf("%d tickets indexed under a newer schema, want 0", n)
 	}
 }

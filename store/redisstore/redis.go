@@ -47,6 +47,8 @@ type Store struct {
 	deptKeys  memo[string, deptKeys]        // of the departments seen
 
 	deptsKey, indexedKey string
+	schemaKey            string      // schema.go
+	schemaKeyArg         any         // schemaKey, boxed once
 	indexed              atomic.Bool // tix:indexed was seen: the status indexes are complete
 }
 
@@ -63,6 +65,8 @@ func New(client redis.UniversalClient, prefix string) *Store {
 	}
 	s.ticketKeyPrefix, s.eventsKeyPrefix, s.createdIndex = s.key("t", ""), s.key("ev", ""), s.key("tix", "created")
 	s.deptsKey, s.indexedKey = s.key("tix", "depts"), s.key("tix", "indexed")
+	s.schemaKey = s.key("schema")
+	s.schemaKeyArg = s.schemaKey
 	return s
 }
 
@@ -171,6 +175,10 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		client.Close()
 		return nil, fmt.Errorf("open redis store %s: %w", safe, err)
 	}
+	if err := s.claimSchema(ctx); err != nil {
+		client.Close()
+		return nil, fmt.Errorf("open redis store %s: %w", safe, err)
+	}
 	if err := s.buildIndexes(ctx, o.progress); err != nil {
 		client.Close()
 		return nil, fmt.Errorf("open redis store %s: index tickets by status: %w", safe, err)
@@ -178,9 +186,10 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Ping checks that Redis answers.
+// Ping checks that Redis answers, and that no newer version of caunoi has
+// upgraded the store since this one opened it (a *SchemaError).
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	if err := s.checkSchema(ctx); err != nil {
 		return fmt.Errorf("ping redis: %w", err)
 	}
 	return nil
@@ -335,6 +344,11 @@ func (s *Store) run(ctx context.Context, sc script, a []any) *redis.Cmd {
 	if err := cmd.Err(); err != nil && (errors.Is(err, redis.ErrNoScript) || redis.HasErrorPrefix(err, "NOSCRIPT")) {
 		a[0], a[1] = "eval", sc.src
 		cmd = s.send(ctx, a)
+	}
+	if err := cmd.Err(); err != nil {
+		if se := schemaError(err); se != err {
+			cmd.SetErr(se)
+		}
 	}
 	return cmd
 }

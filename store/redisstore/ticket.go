@@ -21,7 +21,7 @@ import (
 // by status (index.go).
 
 // createScript takes the next sequence number and stores a new ticket with
-// it, unless its idempotency key (the optional seventh key) already names a
+// it, unless its idempotency key (the optional eighth key) already names a
 // ticket, in one round trip. It returns {1, number} when it stored and
 // {0, ticket JSON} when the key named an earlier ticket.
 //
@@ -34,34 +34,34 @@ import (
 // number's prefix ("TP-2025-") raw and JSON-escaped, and the ticket and
 // event JSON split where the number goes.
 //
-// KEYS: seq, tix:created, tix:dept, tix:asker, index of the status,
-// tix:depts[, idem]
-// ARGV: ticket key prefix, events key prefix, number prefix, number prefix
+// KEYS: schema, seq, tix:created, tix:dept, tix:asker, index of the
+// status, tix:depts[, idem]
+// ARGV: schema version, ticket key prefix, events key prefix, number prefix, number prefix
 // in JSON, ticket JSON before and after the number, event JSON before and
 // after the number, score, score in the index of the status, department
-var createScript = newScript(`
-if #KEYS == 7 then
-  local existing = redis.call('GET', KEYS[7])
+var createScript = newScript(fence + `
+if #KEYS == 8 then
+  local existing = redis.call('GET', KEYS[8])
   if existing then
-    local t = redis.call('GET', ARGV[1] .. existing)
+    local t = redis.call('GET', ARGV[2] .. existing)
     if not t then return redis.error_reply('ticket ' .. existing .. ' of the idempotency key is missing') end
     return {0, t}
   end
 end
-local seq = string.format('%06d', redis.call('INCR', KEYS[1]))
-local number = ARGV[3] .. seq
-local tk = ARGV[1] .. number
+local seq = string.format('%06d', redis.call('INCR', KEYS[2]))
+local number = ARGV[4] .. seq
+local tk = ARGV[2] .. number
 if redis.call('EXISTS', tk) == 1 then
   return redis.error_reply('ticket ' .. number .. ' exists')
 end
-redis.call('SET', tk, ARGV[5] .. ARGV[4] .. seq .. ARGV[6])
-redis.call('RPUSH', ARGV[2] .. number, ARGV[7] .. ARGV[4] .. seq .. ARGV[8])
-redis.call('ZADD', KEYS[2], ARGV[9], number)
-redis.call('ZADD', KEYS[3], ARGV[9], number)
-redis.call('ZADD', KEYS[4], ARGV[9], number)
+redis.call('SET', tk, ARGV[6] .. ARGV[5] .. seq .. ARGV[7])
+redis.call('RPUSH', ARGV[3] .. number, ARGV[8] .. ARGV[5] .. seq .. ARGV[9])
+redis.call('ZADD', KEYS[3], ARGV[10], number)
+redis.call('ZADD', KEYS[4], ARGV[10], number)
 redis.call('ZADD', KEYS[5], ARGV[10], number)
-redis.call('SADD', KEYS[6], ARGV[11])
-if #KEYS == 7 then redis.call('SET', KEYS[7], number) end
+redis.call('ZADD', KEYS[6], ARGV[11], number)
+redis.call('SADD', KEYS[7], ARGV[12])
+if #KEYS == 8 then redis.call('SET', KEYS[8], number) end
 return {1, number}
 `)
 
@@ -115,7 +115,7 @@ func (s *Store) CreateTicket(ctx context.Context, prefix string, t caunoi.Ticket
 	if t.IdemKey != "" {
 		keys = append(keys, s.key("idem", t.IdemKey))
 	}
-	a := createScript.args(keys, 11)
+	a := s.fencedArgs(createScript, keys, 11)
 	a = append(a, s.ticketKeyPrefix, s.eventsKeyPrefix, numPrefix, esc,
 		tdata[:tAt-len(esc)], tdata[tAt+len(zeroSeq):], edata[:eAt-len(esc)], edata[eAt+len(zeroSeq):],
 		score, statusScore, dk.name)
@@ -209,24 +209,24 @@ func (s *Store) Ticket(ctx context.Context, number string) (caunoi.Ticket, error
 // when it stored. Which change to make is decided in Go; the script only
 // checks and writes, index changes included (indexOps).
 //
-// KEYS: ticket, events, then the key of each index change
-// ARGV: SHA-1 of the expected ticket (hex), expected length, new ticket,
+// KEYS: schema, ticket, events, then the key of each index change
+// ARGV: schema version, SHA-1 of the expected ticket (hex), expected length, new ticket,
 // number, count of index changes, for each its operation and argument, new
 // events...
-var updateScript = newScript(`
-local cur = redis.call('GET', KEYS[1])
+var updateScript = newScript(fence + `
+local cur = redis.call('GET', KEYS[2])
 if not cur then return false end
-local n = redis.call('LLEN', KEYS[2])
-if redis.sha1hex(cur) ~= ARGV[1] or n ~= tonumber(ARGV[2]) then return {cur, n} end
-redis.call('SET', KEYS[1], ARGV[3])
-local ops = tonumber(ARGV[5])
+local n = redis.call('LLEN', KEYS[3])
+if redis.sha1hex(cur) ~= ARGV[2] or n ~= tonumber(ARGV[3]) then return {cur, n} end
+redis.call('SET', KEYS[2], ARGV[4])
+local ops = tonumber(ARGV[6])
 for i = 1, ops do
-  local key, op, arg = KEYS[2 + i], ARGV[4 + 2 * i], ARGV[5 + 2 * i]
-  if op == 'z' then redis.call('ZADD', key, arg, ARGV[4])
-  elseif op == 'r' then redis.call('ZREM', key, ARGV[4])
+  local key, op, arg = KEYS[3 + i], ARGV[5 + 2 * i], ARGV[6 + 2 * i]
+  if op == 'z' then redis.call('ZADD', key, arg, ARGV[5])
+  elseif op == 'r' then redis.call('ZREM', key, ARGV[5])
   else redis.call('SADD', key, arg) end
 end
-if #ARGV > 5 + 2 * ops then redis.call('RPUSH', KEYS[2], unpack(ARGV, 6 + 2 * ops)) end
+if #ARGV > 6 + 2 * ops then redis.call('RPUSH', KEYS[3], unpack(ARGV, 7 + 2 * ops)) end
 return 1
 `)
 
@@ -276,7 +276,7 @@ func (s *Store) UpdateTicket(ctx context.Context, number string, fn func(*caunoi
 		for _, op := range ops {
 			keys = append(keys, op.key)
 		}
-		data, tlen, args, err := updateArgs(*buf, updateScript.args(keys, 5+2*len(ops)+len(evs)), &st, &cur, ops, evs)
+		data, tlen, args, err := updateArgs(*buf, s.fencedArgs(updateScript, keys, 5+2*len(ops)+len(evs)), &st, &cur, ops, evs)
 		if err != nil {
 			return caunoi.Ticket{}, fmt.Errorf("update ticket %s: %w", number, err)
 		}
