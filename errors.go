@@ -1,6 +1,9 @@
 package caunoi
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors returned across the domain. Adapters translate their own
 // errors into these at the boundary; callers branch with errors.Is.
@@ -17,3 +20,21 @@ var (
 	// ErrExpired means a code or link is past its expiry or already used.
 	ErrExpired = errors.New("expired")
 )
+
+// ErrSchema is matched (errors.Is) by every *SchemaError.
+var ErrSchema = errors.New("store schema mismatch")
+
+// SchemaError reports that a store holds its data in another layout than
+// this version of Cầu Nối writes: a newer version has opened it, and this
+// one must not write to it any more.
+type SchemaError struct {
+	Found string // the store's version, as stored
+	Want  int    // this version's
+}
+
+func (e *SchemaError) Error() string {
+	return fmt.Sprintf("the store's schema is version %s, and this version of caunoi writes version %d: a newer version has upgraded the store", e.Found, e.Want)
+}
+
+// Is makes errors.Is(err, ErrSchema) true.
+func (e *SchemaError) Is(target error) bool { return target == ErrSchema }

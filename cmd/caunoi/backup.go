@@ -16,6 +16,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/store/boltstore"
 )
 
@@ -377,6 +378,12 @@ func validateBackup(path string) (string, error) {
 			if tx.Bucket([]byte(name)) == nil {
 				return fmt.Errorf("không phải kho dữ liệu Cầu Nối: thiếu ngăn %q", name)
 			}
+		}
+		var se *caunoi.SchemaError
+		if _, err := boltstore.CheckSchema(tx); errors.As(err, &se) {
+			return fmt.Errorf("bản sao do một phiên bản caunoi mới hơn ghi (lược đồ dữ liệu %s, bản này ghi lược đồ %d): khôi phục bằng phiên bản đó", se.Found, se.Want)
+		} else if err != nil {
+			return fmt.Errorf("không phải kho dữ liệu Cầu Nối: %v", err)
 		}
 		var broken error
 		for cerr := range tx.Check() { // drained fully: Check's goroutine holds the transaction

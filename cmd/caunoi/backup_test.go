@@ -182,9 +182,23 @@ func TestRestoreRejectsBadBackups(t *testing.T) {
 	}
 	db.Close()
 
+	newer := filepath.Join(dir, "newer.db") // a backup that a newer version wrote
+	if err := os.WriteFile(newer, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err = bolt.Open(newer, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("3")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
 	target := filepath.Join(dir, "live", "caunoi.db")
 	mustWriteStore(t, target, "Xã Đang Dùng")
 	cases := []struct{ name, file, want string }{
+		{"newer", newer, "bản sao do một phiên bản caunoi mới hơn ghi (lược đồ dữ liệu 3, bản này ghi lược đồ 2)"},
 		{"truncated", truncated, "không dùng được"},
 		{"text", text, "không phải tệp bbolt"},
 		{"foreign", foreign, "không phải kho dữ liệu Cầu Nối"},

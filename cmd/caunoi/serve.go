@@ -162,7 +162,7 @@ func watchSchema(ctx context.Context, s caunoi.Store, every time.Duration) error
 			return ctx.Err()
 		case <-t.C:
 		}
-		var se *redisstore.SchemaError
+		var se *caunoi.SchemaError
 		if err := s.Ping(ctx); errors.As(err, &se) {
 			return fmt.Errorf("kho dữ liệu đã được một phiên bản caunoi mới hơn nâng cấp (lược đồ dữ liệu %s, bản này ghi lược đồ %d): "+
 				"bản này dừng để các bản mới tiếp quản", se.Found, se.Want)

@@ -40,7 +40,7 @@ func openStoreReporting(ctx context.Context, addr string, progress redisstore.In
 		return nil, errors.New("chưa chỉ định kho dữ liệu: cần đường dẫn tệp (bolt:ĐƯỜNG_DẪN) hoặc địa chỉ redis://")
 	case strings.HasPrefix(addr, "redis://"), strings.HasPrefix(addr, "rediss://"):
 		s, err := redisstore.Open(ctx, addr, redisstore.WithIndexProgress(progress))
-		var se *redisstore.SchemaError
+		var se *caunoi.SchemaError
 		switch {
 		case errors.As(err, &se):
 			return nil, fmt.Errorf("kho Redis tại %s đã được một phiên bản caunoi mới hơn nâng cấp (lược đồ dữ liệu %s, bản này ghi lược đồ %d): "+
@@ -59,7 +59,11 @@ func openStoreReporting(ctx context.Context, addr string, progress redisstore.In
 		return nil, errors.New("thiếu đường dẫn tệp dữ liệu sau bolt:")
 	}
 	s, err := boltstore.Open(path)
+	var se *caunoi.SchemaError
 	switch {
+	case errors.As(err, &se):
+		return nil, fmt.Errorf("tệp dữ liệu %s đã được một phiên bản caunoi mới hơn nâng cấp (lược đồ dữ liệu %s, bản này ghi lược đồ %d): "+
+			"bản này không được ghi vào tệp đó; chạy phiên bản mới hơn, hoặc khôi phục bản sao lưu chụp trước khi nâng cấp", path, se.Found, se.Want)
 	case errors.Is(err, boltstore.ErrLocked):
 		return nil, fmt.Errorf("tệp dữ liệu %s đang được một tiến trình caunoi khác dùng; dừng tiến trình đó (hoặc dùng Redis để chạy nhiều bản) rồi thử lại", path)
 	case err != nil:

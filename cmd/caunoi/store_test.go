@@ -16,6 +16,7 @@ import (
 	"github.com/caunoi/caunoi/store/redisstore"
 	"github.com/caunoi/caunoi/store/redistest"
 	"github.com/redis/go-redis/v9"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestOpenStoreBolt(t *testing.T) {
@@ -72,6 +73,34 @@ func TestOpenStoreNewerSchema(t *testing.T) {
 		t.Fatal("openStore succeeded on a store of a newer schema")
 	}
 	for _, want := range []string{"phiên bản caunoi mới hơn", "lược đồ dữ liệu 3", "bản này ghi lược đồ 2", "chạy phiên bản mới hơn"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q lacks %q", err, want)
+		}
+	}
+}
+
+// TestOpenStoreNewerFile opens a bbolt file that a newer version has
+// upgraded: the message says so, in Vietnamese, and what to do.
+func TestOpenStoreNewerFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "caunoi.db")
+	s, err := boltstore.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("3")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = openStore(context.Background(), "bolt:"+path)
+	if err == nil {
+		t.Fatal("openStore succeeded on a file of a newer schema")
+	}
+	for _, want := range []string{"phiên bản caunoi mới hơn", "lược đồ dữ liệu 3", "bản này ghi lược đồ 2", "khôi phục bản sao lưu"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message %q lacks %q", err, want)
 		}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -52,7 +53,7 @@ var allBuckets = [][]byte{
 	bktOfficials, bktInvites, bktCommunes, bktTickets, bktEvents, bktIdem,
 	bktByAsker, bktByDept, bktByCreated, bktOpen, bktDone, bktSeq,
 	bktQuestions, bktQByAt, bktQSeq, bktJournal, bktJDone, bktOutbox,
-	bktOutDue, bktLocks, bktKV,
+	bktOutDue, bktLocks, bktKV, bktMeta,
 }
 
 // Store is a caunoi.Store in one bbolt file. It is safe for concurrent use
@@ -89,10 +90,12 @@ var ErrLocked = errors.New("database file is in use by another process")
 // parent directory if needed. It returns an error wrapping ErrLocked when
 // another process holds the file for longer than the lock timeout.
 //
-// A file written before the indexes of open and finished tickets existed
-// gets them here, built from every ticket in the transaction that creates
-// their buckets: a crash leaves either the file as it was or the complete
-// indexes, never a part of them.
+// A file written before the indexes of open and finished tickets existed,
+// or before the schema key (schema.go), gets them here, built from every
+// ticket in the transaction that creates their buckets: a crash leaves
+// either the file as it was or the complete indexes, never a part of them.
+// A file of a newer version is refused with a *caunoi.SchemaError, and left
+// as it was.
 func Open(path string, opts ...Option) (*Store, error) {
 	o := options{lockTimeout: 5 * time.Second, now: time.Now}
 	for _, fn := range opts {
@@ -113,12 +116,26 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
-	var errIndex error
+	var what string // the step that failed
 	err = db.Update(func(tx *bolt.Tx) error {
-		unindexed := tx.Bucket(bktOpen) == nil
-		if unindexed && tx.Bucket(bktDone) != nil {
-			if err := tx.DeleteBucket(bktDone); err != nil {
-				return err
+		what = "check the schema"
+		version, err := CheckSchema(tx)
+		if err != nil {
+			return err
+		}
+		// A file without the indexes of status, or one that a version
+		// before the schema key may have written without keeping them,
+		// has them built from its tickets.
+		rebuild := version < schemaVersion || tx.Bucket(bktOpen) == nil
+		what = "create buckets"
+		if rebuild {
+			for _, name := range [][]byte{bktOpen, bktDone} {
+				if tx.Bucket(name) == nil {
+					continue
+				}
+				if err := tx.DeleteBucket(name); err != nil {
+					return err
+				}
 			}
 		}
 		for _, name := range allBuckets {
@@ -126,18 +143,21 @@ func Open(path string, opts ...Option) (*Store, error) {
 				return err
 			}
 		}
-		if unindexed {
-			errIndex = indexStatuses(tx)
-			return errIndex
+		if rebuild {
+			what = "index tickets by status"
+			if err := indexStatuses(tx); err != nil {
+				return err
+			}
+		}
+		what = "record the schema"
+		if version < schemaVersion {
+			return tx.Bucket(bktMeta).Put(schemaKey, []byte(strconv.Itoa(schemaVersion)))
 		}
 		return nil
 	})
 	if err != nil {
 		db.Close()
-		if errIndex != nil {
-			return nil, fmt.Errorf("open bolt store %s: index tickets by status: %w", path, err)
-		}
-		return nil, fmt.Errorf("open bolt store %s: create buckets: %w", path, err)
+		return nil, fmt.Errorf("open bolt store %s: %s: %w", path, what, err)
 	}
 	return &Store{db: db, now: o.now}, nil
 }

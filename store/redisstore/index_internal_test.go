@@ -90,7 +90,7 @@ func TestIndexPageFenced(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = s.indexPage(ctx, []string{tk.Number})
-	if se, ok := err.(*SchemaError); !ok || se.Found != "3" {
+	if se, ok := err.(*caunoi.SchemaError); !ok || se.Found != "3" {
 		t.Fatalf("indexPage under schema 3: %v, want a *SchemaError", err)
 	}
 	if n := s.rdb.ZCard(ctx, open).Val(); n != 0 {

@@ -3,10 +3,10 @@ package redisstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/caunoi/caunoi"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -20,9 +20,10 @@ import (
 // than theirs (fence). So once a newer version has opened a store, an older
 // process still running can no longer write a ticket, and with it leave an
 // index that the newer one keeps out of date: its writes fail with a
-// *SchemaError, as does its Ping, so that its readiness check fails too.
-// An older process that predates the key (version 1) does not check it;
-// OPERATING.md says how to upgrade from one.
+// *caunoi.SchemaError, as does its Ping, so that its readiness check fails
+// too. A process of a version before the key does not check it: the first
+// Open of this version builds the indexes of status again (claimSchema),
+// and OPERATING.md says to stop such processes first.
 const schemaVersion = 2
 
 // fence begins every script that writes tickets. KEYS[1] is the key
@@ -42,24 +43,7 @@ const schemaErrPrefix = "CAUNOI_SCHEMA"
 // schemaArg is schemaVersion as a script argument, boxed once.
 var schemaArg any = strconv.Itoa(schemaVersion)
 
-// ErrSchema is matched (errors.Is) by every *SchemaError.
-var ErrSchema = errors.New("store schema mismatch")
-
-// SchemaError reports that the store holds data of another layout than
-// this version writes: a newer version of caunoi has opened it.
-type SchemaError struct {
-	Found string // the store's version, as stored
-	Want  int    // this version's
-}
-
-func (e *SchemaError) Error() string {
-	return fmt.Sprintf("the store's schema is version %s, and this version of caunoi writes version %d: a newer version has upgraded the store", e.Found, e.Want)
-}
-
-// Is makes errors.Is(err, ErrSchema) true.
-func (e *SchemaError) Is(target error) bool { return target == ErrSchema }
-
-// schemaError returns err, a script's reply, as a *SchemaError when a
+// schemaError returns err, a script's reply, as a *caunoi.SchemaError when a
 // fenced script refused to run, and else unchanged.
 func schemaError(err error) error {
 	if err == nil || !redis.HasErrorPrefix(err, schemaErrPrefix) {
@@ -69,12 +53,17 @@ func schemaError(err error) error {
 	if !ok {
 		found = "?"
 	}
-	return &SchemaError{Found: found, Want: schemaVersion}
+	return &caunoi.SchemaError{Found: found, Want: schemaVersion}
 }
 
-// claimSchemaScript raises the key schema to ARGV[1] unless it holds that
-// version or a newer one, and returns the version it found (0 when none).
-// A value that is not a version is an error: something else wrote the key.
+// claimSchemaScript raises the key schema (KEYS[1]) to ARGV[1] unless it
+// holds that version or a newer one, and returns the version it found (0
+// when none). Raising it also deletes tix:indexed (KEYS[2]), in the same
+// step, so that Open builds the indexes of status again: the processes of
+// a version before the key could write tickets without keeping them, even
+// after they were built, and no process can see the store as upgraded with
+// the old indexes still marked complete. A value that is not a version is
+// an error: something else wrote the key.
 var claimSchemaScript = newScript(`
 local v = redis.call('GET', KEYS[1])
 local want = tonumber(ARGV[1])
@@ -85,27 +74,30 @@ if v then
     return redis.error_reply('the key ' .. KEYS[1] .. ' holds ' .. v .. ', not a schema version')
   end
 end
-if found < want then redis.call('SET', KEYS[1], ARGV[1]) end
+if found < want then
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('DEL', KEYS[2])
+end
 return found
 `)
 
 // claimSchema marks the store as written by this version, before Open
-// builds what this version adds, or fails with a *SchemaError when a newer
-// version has opened the store.
+// builds what this version adds, or fails with a *caunoi.SchemaError when
+// a newer version has opened the store.
 func (s *Store) claimSchema(ctx context.Context) error {
-	a := append(claimSchemaScript.args([]string{s.schemaKey}, 1), schemaArg)
+	a := append(claimSchemaScript.args([]string{s.schemaKey, s.indexedKey}, 1), schemaArg)
 	found, err := s.run(ctx, claimSchemaScript, a).Int64()
 	if err != nil {
 		return err
 	}
 	if found > schemaVersion {
-		return &SchemaError{Found: strconv.FormatInt(found, 10), Want: schemaVersion}
+		return &caunoi.SchemaError{Found: strconv.FormatInt(found, 10), Want: schemaVersion}
 	}
 	return nil
 }
 
-// checkSchema reports a *SchemaError when the store holds another version
-// than this one writes, and any error reaching Redis.
+// checkSchema reports a *caunoi.SchemaError when the store holds another
+// version than this one writes, and any error reaching Redis.
 func (s *Store) checkSchema(ctx context.Context) error {
 	v, err := s.rdb.Get(ctx, s.schemaKey).Result()
 	switch {
@@ -114,7 +106,7 @@ func (s *Store) checkSchema(ctx context.Context) error {
 	case err != nil:
 		return err
 	case v != schemaArg.(string):
-		return &SchemaError{Found: v, Want: schemaVersion}
+		return &caunoi.SchemaError{Found: v, Want: schemaVersion}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/store/redisstore"
+	"github.com/caunoi/caunoi/store/storetest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -40,8 +41,8 @@ func schemaTicket(at time.Time) (caunoi.Ticket, caunoi.Event) {
 
 func isSchemaError(t *testing.T, what string, err error, found string) {
 	t.Helper()
-	var se *redisstore.SchemaError
-	if !errors.As(err, &se) || !errors.Is(err, redisstore.ErrSchema) {
+	var se *caunoi.SchemaError
+	if !errors.As(err, &se) || !errors.Is(err, caunoi.ErrSchema) {
 		t.Errorf("%s: got error %v, want a *SchemaError", what, err)
 		return
 	}
@@ -166,5 +167,52 @@ func TestSchemaClaimedOnOpen(t *testing.T) {
 		if after := snapshot(t, rdb, "bad:"); !maps.Equal(before, after) {
 			t.Errorf("Open on schema %q changed the store", bad)
 		}
+	}
+}
+
+// TestSchemaClaimRebuildsIndexes opens a store whose indexes of status are
+// marked complete but miss a ticket, as a process of a version before the
+// key schema leaves them when it creates a ticket after they were built.
+// The first Open of this version builds them again; a later one does not.
+func TestSchemaClaimRebuildsIndexes(t *testing.T) {
+	ctx := context.Background()
+	srv, rdb := startWithClient(t)
+	m := storetest.WriteIndexSample(t, MustOpen(t, srv, "cu:"))
+	open, err := rdb.Keys(ctx, "{cu:}tix:open:*").Result()
+	if err != nil || len(open) == 0 {
+		t.Fatalf("no index of open tickets (%v)", err)
+	}
+	missing, err := rdb.ZRange(ctx, open[0], 0, 0).Result()
+	if err != nil || len(missing) != 1 {
+		t.Fatalf("empty index %s (%v)", open[0], err)
+	}
+	if err := rdb.ZRem(ctx, open[0], missing[0]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Del(ctx, "{cu:}schema").Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	var built int64
+	openStore := func() {
+		t.Helper()
+		built = 0
+		s, err := redisstore.Open(ctx, srv.URL(0)+"?prefix=cu:", redisstore.WithIndexProgress(func(done, _ int64) { built = done }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		m.CheckIndexes(t, s)
+	}
+	openStore()
+	if built != int64(m.Len()) {
+		t.Errorf("the first Open indexed %d tickets, want all %d", built, m.Len())
+	}
+	if ok, err := rdb.ZScore(ctx, open[0], missing[0]).Result(); err != nil {
+		t.Errorf("ticket %s is still missing from %s after the rebuild (%v, %v)", missing[0], open[0], ok, err)
+	}
+	openStore()
+	if built != 0 {
+		t.Errorf("a second Open indexed %d tickets again, want none", built)
 	}
 }
