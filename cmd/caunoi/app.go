@@ -14,6 +14,7 @@ import (
 	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/bot"
 	"github.com/caunoi/caunoi/knowledge"
+	"github.com/caunoi/caunoi/store/redisstore"
 )
 
 // app is Cầu Nối wired together: store, handbook index, desk and bot. serve,
@@ -64,6 +65,11 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 	a.store, err = openStoreReporting(ctx, cfg.Store, logIndexProgress(log, now))
 	if err != nil {
 		return nil, err
+	}
+	if rs, ok := a.store.(*redisstore.Store); ok {
+		if err := checkDurability(ctx, rs, cfg.Store, log); err != nil {
+			return nil, err
+		}
 	}
 	cal, err := caunoi.NewCalendar(cfg.Holidays, nil)
 	if err != nil {

@@ -118,3 +118,29 @@ func storeDisplay(addr string) string {
 	}
 	return u.Redacted()
 }
+
+// checkDurability looks at what the Redis server of s does that can lose
+// the store's data. A server that deletes any key when its memory is full
+// is refused: tickets and accounts would vanish without a word. Keys with
+// an expiry deleted early, or no append-only file, are logged as warnings.
+// Settings that cannot be read (INFO refused) are logged and let pass.
+func checkDurability(ctx context.Context, s *redisstore.Store, addr string, log *slog.Logger) error {
+	d, err := s.Durability(ctx)
+	if err != nil {
+		log.Warn("could not read the Redis server's persistence and eviction settings", "err", err)
+		return nil
+	}
+	if d.EvictsRecords() {
+		return fmt.Errorf("Redis tại %s xóa bớt khóa bất kỳ khi đầy bộ nhớ (maxmemory-policy %s, maxmemory %d byte): "+
+			"phiếu, tài khoản và câu hỏi có thể mất mà không báo. Đặt maxmemory-policy noeviction (hoặc bỏ giới hạn maxmemory) rồi chạy lại",
+			storeDisplay(addr), d.Policy, d.MaxMemory)
+	}
+	if d.EvictsExpiring() {
+		log.Warn("Redis may delete keys with an expiry (leases, idempotency keys) before they expire when its memory is full; set maxmemory-policy noeviction",
+			"maxmemory_policy", d.Policy, "maxmemory", d.MaxMemory)
+	}
+	if !d.AOF {
+		log.Warn("Redis runs without the append-only file: a crash of the Redis server loses every change since its last snapshot; set appendonly yes and appendfsync everysec")
+	}
+	return nil
+}

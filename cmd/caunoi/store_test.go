@@ -253,3 +253,51 @@ func TestServeStopsOnNewerSchema(t *testing.T) {
 		t.Fatal("serve kept running on a store a newer version upgraded")
 	}
 }
+
+// TestServeChecksRedisDurability opens the app as serve does on Redis
+// servers that can lose data: one that deletes any key at its memory limit
+// is refused with a Vietnamese explanation; one without the append-only
+// file, or that deletes keys with an expiry, starts with a warning in the
+// log.
+func TestServeChecksRedisDurability(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		refused string // in the error; "" when it starts
+		logged  string // in the log
+	}{
+		{"cache", []string{"--maxmemory", "64mb", "--maxmemory-policy", "allkeys-lru"}, "xóa bớt khóa bất kỳ khi đầy bộ nhớ (maxmemory-policy allkeys-lru", ""},
+		{"no aof", []string{"--appendonly", "no"}, "", "without the append-only file"},
+		{"volatile", []string{"--maxmemory", "64mb", "--maxmemory-policy", "volatile-lru"}, "", "set maxmemory-policy noeviction"},
+		{"safe", nil, "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := redistest.Start(t, tt.args...)
+			e := newE2E(t)
+			e.cfg.HandbookDir = smallHandbook
+			e.cfg.Store = rs.URL(0) + "?prefix=ben:"
+			var logs syncBuffer
+			a, err := openApp(context.Background(), e.cfg, slog.New(slog.NewTextHandler(&logs, nil)), nil, nil)
+			if tt.refused != "" {
+				if err == nil {
+					a.Close()
+					t.Fatal("openApp accepted a Redis that deletes any key when full")
+				}
+				if !strings.Contains(err.Error(), tt.refused) || !strings.Contains(err.Error(), "noeviction") {
+					t.Errorf("error %q lacks %q and the fix", err, tt.refused)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			a.Close()
+			if tt.logged == "" && strings.Contains(logs.String(), "Redis") {
+				t.Errorf("a Redis with AOF and no memory limit drew a warning:\n%s", logs.String())
+			}
+			if !strings.Contains(logs.String(), tt.logged) {
+				t.Errorf("log lacks %q:\n%s", tt.logged, logs.String())
+			}
+		})
+	}
+}

@@ -97,3 +97,21 @@ func TestIndexPageFenced(t *testing.T) {
 		t.Errorf("%d tickets indexed under a newer schema, want 0", n)
 	}
 }
+
+// TestParseDurabilityErrors feeds parseDurability what a server or a proxy
+// that hides fields could answer.
+func TestParseDurabilityErrors(t *testing.T) {
+	for _, text := range []string{
+		"",
+		"# Persistence\r\naof_enabled:1\r\n",
+		"aof_enabled:1\r\nmaxmemory:lots\r\nmaxmemory_policy:noeviction\r\n",
+	} {
+		if d, err := parseDurability(text); err == nil {
+			t.Errorf("parseDurability(%q) = %+v, want an error", text, d)
+		}
+	}
+	d, err := parseDurability("# Memory\r\nmaxmemory:100\r\nmaxmemory_policy:allkeys-lfu\r\n# Persistence\r\naof_enabled:0\r\n")
+	if err != nil || d != (Durability{AOF: false, MaxMemory: 100, Policy: "allkeys-lfu"}) {
+		t.Errorf("parseDurability = %+v, %v", d, err)
+	}
+}
