@@ -186,14 +186,7 @@ func TestRestoreRejectsBadBackups(t *testing.T) {
 	if err := os.WriteFile(newer, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	db, err = bolt.Open(newer, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("3")) }); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	setBoltSchema(t, newer, "3")
 
 	target := filepath.Join(dir, "live", "caunoi.db")
 	mustWriteStore(t, target, "Xã Đang Dùng")

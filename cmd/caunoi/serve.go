@@ -150,7 +150,7 @@ var schemaCheckEvery = 10 * time.Second
 
 // watchSchema returns an error, which stops serve, once s reports that a
 // newer version of caunoi has upgraded it: from then on the store refuses
-// this process's ticket writes (redisstore.SchemaError), and the replicas
+// this process's ticket writes (caunoi.SchemaError), and the replicas
 // of the newer version take its work over. Other errors of Ping are left
 // to /readyz.
 func watchSchema(ctx context.Context, s caunoi.Store, every time.Duration) error {

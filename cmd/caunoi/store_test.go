@@ -58,8 +58,9 @@ func TestOpenStoreRedis(t *testing.T) {
 	}
 }
 
-// TestOpenStoreNewerSchema opens a Redis store that a newer version has
-// upgraded: the message says so, in Vietnamese, and what to do.
+// TestOpenStoreNewerSchema opens a Redis store and a bbolt file that a
+// newer version has upgraded: the message says so, in Vietnamese, and what
+// to do.
 func TestOpenStoreNewerSchema(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
@@ -68,42 +69,49 @@ func TestOpenStoreNewerSchema(t *testing.T) {
 	if err := rdb.Set(ctx, "{moi:}schema", "3", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	_, err := openStore(ctx, srv.URL(0)+"?prefix=moi:")
-	if err == nil {
-		t.Fatal("openStore succeeded on a store of a newer schema")
-	}
-	for _, want := range []string{"phiên bản caunoi mới hơn", "lược đồ dữ liệu 3", "bản này ghi lược đồ 2", "chạy phiên bản mới hơn"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("message %q lacks %q", err, want)
-		}
-	}
-}
-
-// TestOpenStoreNewerFile opens a bbolt file that a newer version has
-// upgraded: the message says so, in Vietnamese, and what to do.
-func TestOpenStoreNewerFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "caunoi.db")
 	s, err := boltstore.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
+	setBoltSchema(t, path, "3")
+
+	for _, tt := range []struct{ addr, fix string }{
+		{srv.URL(0) + "?prefix=moi:", "chạy phiên bản mới hơn"},
+		{"bolt:" + path, "khôi phục bản sao lưu"},
+	} {
+		_, err := openStore(ctx, tt.addr)
+		if err == nil {
+			t.Errorf("openStore(%s) succeeded on a store of a newer schema", tt.addr)
+			continue
+		}
+		for _, want := range []string{"phiên bản caunoi mới hơn", "lược đồ dữ liệu 3", "bản này ghi lược đồ 2", tt.fix} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("openStore(%s): message %q lacks %q", tt.addr, err, want)
+			}
+		}
+	}
+}
+
+// setBoltSchema stores v as the schema of the bbolt file at path, as a
+// version that wrote it would.
+func setBoltSchema(t *testing.T, path, v string) {
+	t.Helper()
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("3")) }); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	_, err = openStore(context.Background(), "bolt:"+path)
-	if err == nil {
-		t.Fatal("openStore succeeded on a file of a newer schema")
-	}
-	for _, want := range []string{"phiên bản caunoi mới hơn", "lược đồ dữ liệu 3", "bản này ghi lược đồ 2", "khôi phục bản sao lưu"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("message %q lacks %q", err, want)
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte("meta"))
+		if err != nil {
+			return err
 		}
+		return b.Put([]byte("schema"), []byte(v))
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
