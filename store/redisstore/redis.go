@@ -187,7 +187,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 }
 
 // Ping checks that Redis answers, and that no newer version of caunoi has
-// upgraded the store since this one opened it (a *SchemaError).
+// upgraded the store since this one opened it (a *caunoi.SchemaError).
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.checkSchema(ctx); err != nil {
 		return fmt.Errorf("ping redis: %w", err)
