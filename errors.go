@@ -3,6 +3,7 @@ package caunoi
 import (
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Sentinel errors returned across the domain. Adapters translate their own
@@ -25,15 +26,25 @@ var (
 var ErrSchema = errors.New("store schema mismatch")
 
 // SchemaError reports that a store holds its data in another layout than
-// this version of Cầu Nối writes: a newer version has opened it, and this
-// one must not write to it any more.
+// this version of Cầu Nối writes: most often a newer version has opened
+// it (Newer), and this one must not write to it any more.
 type SchemaError struct {
 	Found string // the store's version, as stored
 	Want  int    // this version's
 }
 
+// Newer reports whether the store's version is a newer one than Want,
+// rather than an older one or something that is not a version.
+func (e *SchemaError) Newer() bool {
+	n, err := strconv.Atoi(e.Found)
+	return err == nil && n > e.Want
+}
+
 func (e *SchemaError) Error() string {
-	return fmt.Sprintf("the store's schema is version %s, and this version of caunoi writes version %d: a newer version has upgraded the store", e.Found, e.Want)
+	if e.Newer() {
+		return fmt.Sprintf("the store's schema is version %s, and this version of caunoi writes version %d: a newer version has upgraded the store", e.Found, e.Want)
+	}
+	return fmt.Sprintf("the store holds %q as its schema version, and this version of caunoi writes version %d and knows no other", e.Found, e.Want)
 }
 
 // Is makes errors.Is(err, ErrSchema) true.

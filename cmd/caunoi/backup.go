@@ -380,10 +380,12 @@ func validateBackup(path string) (string, error) {
 			}
 		}
 		var se *caunoi.SchemaError
-		if _, err := boltstore.CheckSchema(tx); errors.As(err, &se) {
-			return fmt.Errorf("bản sao do một phiên bản caunoi mới hơn ghi (lược đồ dữ liệu %s, bản này ghi lược đồ %d): khôi phục bằng phiên bản đó", se.Found, se.Want)
+		if _, err := boltstore.CheckSchema(tx); errors.As(err, &se) && se.Newer() {
+			return fmt.Errorf("bản sao %s: khôi phục bằng phiên bản đó", schemaText(se))
+		} else if errors.As(err, &se) {
+			return fmt.Errorf("bản sao %s", schemaText(se))
 		} else if err != nil {
-			return fmt.Errorf("không phải kho dữ liệu Cầu Nối: %v", err)
+			return err
 		}
 		var broken error
 		for cerr := range tx.Check() { // drained fully: Check's goroutine holds the transaction

@@ -191,7 +191,7 @@ func TestRestoreRejectsBadBackups(t *testing.T) {
 	target := filepath.Join(dir, "live", "caunoi.db")
 	mustWriteStore(t, target, "Xã Đang Dùng")
 	cases := []struct{ name, file, want string }{
-		{"newer", newer, "bản sao do một phiên bản caunoi mới hơn ghi (lược đồ dữ liệu 3, bản này ghi lược đồ 2)"},
+		{"newer", newer, "bản sao đã được một phiên bản caunoi mới hơn nâng cấp (lược đồ dữ liệu 3, bản này ghi lược đồ 2): khôi phục bằng phiên bản đó"},
 		{"truncated", truncated, "không dùng được"},
 		{"text", text, "không phải tệp bbolt"},
 		{"foreign", foreign, "không phải kho dữ liệu Cầu Nối"},

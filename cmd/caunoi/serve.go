@@ -149,10 +149,10 @@ func (a *app) serve(ctx context.Context) error {
 var schemaCheckEvery = 10 * time.Second
 
 // watchSchema returns an error, which stops serve, once s reports that a
-// newer version of caunoi has upgraded it: from then on the store refuses
-// this process's ticket writes (caunoi.SchemaError), and the replicas
-// of the newer version take its work over. Other errors of Ping are left
-// to /readyz.
+// newer version of caunoi has upgraded it (or that its schema is not this
+// version's at all): from then on the store refuses this process's ticket
+// writes (caunoi.SchemaError), and the replicas of the newer version take
+// its work over. Other errors of Ping are left to /readyz.
 func watchSchema(ctx context.Context, s caunoi.Store, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -164,8 +164,7 @@ func watchSchema(ctx context.Context, s caunoi.Store, every time.Duration) error
 		}
 		var se *caunoi.SchemaError
 		if err := s.Ping(ctx); errors.As(err, &se) {
-			return fmt.Errorf("kho dữ liệu đã được một phiên bản caunoi mới hơn nâng cấp (lược đồ dữ liệu %s, bản này ghi lược đồ %d): "+
-				"bản này dừng để các bản mới tiếp quản", se.Found, se.Want)
+			return fmt.Errorf("kho dữ liệu %s: bản này dừng, không ghi tiếp vào kho", schemaText(se))
 		}
 	}
 }

@@ -42,9 +42,10 @@ func openStoreReporting(ctx context.Context, addr string, progress redisstore.In
 		s, err := redisstore.Open(ctx, addr, redisstore.WithIndexProgress(progress))
 		var se *caunoi.SchemaError
 		switch {
+		case errors.As(err, &se) && se.Newer():
+			return nil, fmt.Errorf("kho Redis tại %s %s: bản này không được ghi vào kho đó nữa; chạy phiên bản mới hơn", storeDisplay(addr), schemaText(se))
 		case errors.As(err, &se):
-			return nil, fmt.Errorf("kho Redis tại %s đã được một phiên bản caunoi mới hơn nâng cấp (lược đồ dữ liệu %s, bản này ghi lược đồ %d): "+
-				"bản này không được ghi vào kho đó nữa; chạy phiên bản mới hơn", storeDisplay(addr), se.Found, se.Want)
+			return nil, fmt.Errorf("kho Redis tại %s %s", storeDisplay(addr), schemaText(se))
 		case errors.Is(err, caunoi.ErrInvalid):
 			return nil, fmt.Errorf("địa chỉ Redis %s không hợp lệ: %v", storeDisplay(addr), err)
 		case err != nil:
@@ -61,15 +62,26 @@ func openStoreReporting(ctx context.Context, addr string, progress redisstore.In
 	s, err := boltstore.Open(path)
 	var se *caunoi.SchemaError
 	switch {
+	case errors.As(err, &se) && se.Newer():
+		return nil, fmt.Errorf("tệp dữ liệu %s %s: bản này không được ghi vào tệp đó; chạy phiên bản mới hơn, hoặc khôi phục bản sao lưu chụp trước khi nâng cấp", path, schemaText(se))
 	case errors.As(err, &se):
-		return nil, fmt.Errorf("tệp dữ liệu %s đã được một phiên bản caunoi mới hơn nâng cấp (lược đồ dữ liệu %s, bản này ghi lược đồ %d): "+
-			"bản này không được ghi vào tệp đó; chạy phiên bản mới hơn, hoặc khôi phục bản sao lưu chụp trước khi nâng cấp", path, se.Found, se.Want)
+		return nil, fmt.Errorf("tệp dữ liệu %s %s", path, schemaText(se))
 	case errors.Is(err, boltstore.ErrLocked):
 		return nil, fmt.Errorf("tệp dữ liệu %s đang được một tiến trình caunoi khác dùng; dừng tiến trình đó (hoặc dùng Redis để chạy nhiều bản) rồi thử lại", path)
 	case err != nil:
 		return nil, fmt.Errorf("không mở được tệp dữ liệu %s: %v", path, err)
 	}
 	return s, nil
+}
+
+// schemaText says in Vietnamese what se found: a store that a newer
+// version has upgraded, or a schema that is not a version this one knows.
+func schemaText(se *caunoi.SchemaError) string {
+	if se.Newer() {
+		return fmt.Sprintf("đã được một phiên bản caunoi mới hơn nâng cấp (lược đồ dữ liệu %s, bản này ghi lược đồ %d)", se.Found, se.Want)
+	}
+	return fmt.Sprintf("ghi số lược đồ dữ liệu %q, không phải số mà bản này biết (bản này ghi lược đồ %d). "+
+		"Số này do caunoi tự ghi; nếu không ai sửa tay, có thể một chương trình khác đang ghi vào cùng chỗ", se.Found, se.Want)
 }
 
 // indexProgress reports on w, at most every two seconds and at the end,

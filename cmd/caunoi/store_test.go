@@ -59,8 +59,8 @@ func TestOpenStoreRedis(t *testing.T) {
 }
 
 // TestOpenStoreNewerSchema opens a Redis store and a bbolt file that a
-// newer version has upgraded: the message says so, in Vietnamese, and what
-// to do.
+// newer version has upgraded, and a file whose schema is not a version:
+// the message says which, in Vietnamese, and what to do.
 func TestOpenStoreNewerSchema(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.Start(t)
@@ -76,17 +76,28 @@ func TestOpenStoreNewerSchema(t *testing.T) {
 	}
 	s.Close()
 	setBoltSchema(t, path, "3")
+	odd := filepath.Join(t.TempDir(), "caunoi.db")
+	if s, err = boltstore.Open(odd); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	setBoltSchema(t, odd, "hai")
 
-	for _, tt := range []struct{ addr, fix string }{
-		{srv.URL(0) + "?prefix=moi:", "chạy phiên bản mới hơn"},
-		{"bolt:" + path, "khôi phục bản sao lưu"},
+	newer := []string{"phiên bản caunoi mới hơn", "lược đồ dữ liệu 3", "bản này ghi lược đồ 2"}
+	for _, tt := range []struct {
+		addr string
+		want []string
+	}{
+		{srv.URL(0) + "?prefix=moi:", append(newer, "chạy phiên bản mới hơn")},
+		{"bolt:" + path, append(newer, "khôi phục bản sao lưu")},
+		{"bolt:" + odd, []string{`ghi số lược đồ dữ liệu "hai"`, "bản này ghi lược đồ 2", "chương trình khác"}},
 	} {
 		_, err := openStore(ctx, tt.addr)
 		if err == nil {
-			t.Errorf("openStore(%s) succeeded on a store of a newer schema", tt.addr)
+			t.Errorf("openStore(%s) succeeded on a store of another schema", tt.addr)
 			continue
 		}
-		for _, want := range []string{"phiên bản caunoi mới hơn", "lược đồ dữ liệu 3", "bản này ghi lược đồ 2", tt.fix} {
+		for _, want := range tt.want {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("openStore(%s): message %q lacks %q", tt.addr, err, want)
 			}

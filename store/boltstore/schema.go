@@ -1,7 +1,6 @@
 package boltstore
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/caunoi/caunoi"
@@ -27,8 +26,8 @@ var (
 
 // CheckSchema returns the version of the file that tx reads (0 when it
 // has none: a version before the key wrote it), or a *caunoi.SchemaError
-// when a newer version of caunoi wrote it. A value that is not a version
-// is an error too.
+// when a newer version of caunoi wrote it, or when it holds something that
+// is not a version.
 func CheckSchema(tx *bolt.Tx) (int, error) {
 	b := tx.Bucket(bktMeta)
 	if b == nil {
@@ -39,11 +38,8 @@ func CheckSchema(tx *bolt.Tx) (int, error) {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(string(v))
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("the bucket %s holds %q as the schema, not a version", bktMeta, v)
-	}
-	if n > schemaVersion {
-		return n, &caunoi.SchemaError{Found: string(v), Want: schemaVersion}
+	if err != nil || n < 1 || n > schemaVersion {
+		return 0, &caunoi.SchemaError{Found: string(v), Want: schemaVersion}
 	}
 	return n, nil
 }

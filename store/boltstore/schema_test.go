@@ -66,11 +66,11 @@ func TestSchemaNewerRefused(t *testing.T) {
 	for _, tt := range []struct {
 		stored string
 		want   string // in the error
-		schema bool   // a *caunoi.SchemaError
+		newer  bool
 	}{
 		{"3", "a newer version has upgraded the store", true},
-		{"hai", `holds "hai" as the schema, not a version`, false},
-		{"0", "not a version", false},
+		{"hai", `holds "hai" as its schema version`, false},
+		{"0", `holds "0" as its schema version`, false},
 	} {
 		setSchema(t, path, tt.stored)
 		before, err := os.ReadFile(path)
@@ -84,8 +84,8 @@ func TestSchemaNewerRefused(t *testing.T) {
 			t.Errorf("Open on schema %q succeeded", tt.stored)
 		case !strings.Contains(err.Error(), tt.want):
 			t.Errorf("Open on schema %q: %v, want it to say %q", tt.stored, err, tt.want)
-		case tt.schema && (!errors.As(err, &se) || se.Found != tt.stored || se.Want != 2 || !errors.Is(err, caunoi.ErrSchema)):
-			t.Errorf("Open on schema %q: %v, want a *caunoi.SchemaError{%s, 2}", tt.stored, err, tt.stored)
+		case !errors.As(err, &se) || se.Found != tt.stored || se.Want != 2 || se.Newer() != tt.newer || !errors.Is(err, caunoi.ErrSchema):
+			t.Errorf("Open on schema %q: %v, want a *caunoi.SchemaError{%s, 2} with Newer %v", tt.stored, err, tt.stored, tt.newer)
 		}
 		after, err := os.ReadFile(path)
 		if err != nil {

@@ -63,7 +63,7 @@ func schemaError(err error) error {
 // a version before the key could write tickets without keeping them, even
 // after they were built, and no process can see the store as upgraded with
 // the old indexes still marked complete. A value that is not a version is
-// an error: something else wrote the key.
+// refused as the fence refuses another version (a *caunoi.SchemaError).
 var claimSchemaScript = newScript(`
 local v = redis.call('GET', KEYS[1])
 local want = tonumber(ARGV[1])
@@ -71,7 +71,7 @@ local found = 0
 if v then
   found = tonumber(v)
   if not found or found < 1 or found ~= math.floor(found) then
-    return redis.error_reply('the key ' .. KEYS[1] .. ' holds ' .. v .. ', not a schema version')
+    return redis.error_reply('CAUNOI_SCHEMA ' .. v)
   end
 end
 if found < want then

@@ -116,7 +116,8 @@ func TestSchemaFence(t *testing.T) {
 
 // TestSchemaClaimedOnOpen checks what Open does with the key schema: it
 // sets it on a store without one, raises an older version, keeps its own
-// and refuses a value that is not a version, changing nothing then.
+// and refuses a value that is not a version (a *caunoi.SchemaError that is
+// not Newer), changing nothing then.
 func TestSchemaClaimedOnOpen(t *testing.T) {
 	ctx := context.Background()
 	srv, rdb := startWithClient(t)
@@ -161,8 +162,9 @@ func TestSchemaClaimedOnOpen(t *testing.T) {
 		rdb.Set(ctx, "{bad:}schema", bad, 0)
 		before := snapshot(t, rdb, "bad:")
 		err := open("bad:")
-		if err == nil || !strings.Contains(err.Error(), "not a schema version") {
-			t.Errorf("Open on schema %q: %v, want an error naming the key", bad, err)
+		var se *caunoi.SchemaError
+		if !errors.As(err, &se) || se.Found != bad || se.Newer() || !strings.Contains(err.Error(), "knows no other") {
+			t.Errorf("Open on schema %q: %v, want a *caunoi.SchemaError that is not Newer", bad, err)
 		}
 		if after := snapshot(t, rdb, "bad:"); !maps.Equal(before, after) {
 			t.Errorf("Open on schema %q changed the store", bad)
