@@ -98,7 +98,7 @@ func TestTicketScriptsAfterFlush(t *testing.T) {
 }
 
 // open opens a store on srv under prefix, closed when t ends.
-func open(t *testing.T, srv *redistest.Server, prefix string) *Store {
+func open(t testing.TB, srv *redistest.Server, prefix string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), srv.URL(0)+"?prefix="+prefix)
 	if err != nil {

@@ -1,0 +1,39 @@
+package redisstore
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/caunoi/caunoi"
+	"github.com/caunoi/caunoi/store/redistest"
+	"github.com/caunoi/caunoi/store/storetest"
+)
+
+// BenchmarkFootprint reports the memory a ticket and a logged question take
+// in Redis: the growth of used_memory (INFO memory), which counts the keys
+// and Redis's own structures for them.
+//
+//	go test -run '^$' -bench Footprint -benchtime 5000x ./store/redisstore/
+func BenchmarkFootprint(b *testing.B) {
+	storetest.BenchFootprint(b, func(tb testing.TB) caunoi.Store {
+		return open(tb, redistest.Start(tb), "caunoi:")
+	}, func(tb testing.TB, s caunoi.Store) int64 {
+		info, err := s.(*Store).rdb.Info(context.Background(), "memory").Result()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for line := range strings.SplitSeq(info, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					tb.Fatal(err)
+				}
+				return n
+			}
+		}
+		tb.Fatal("INFO memory without used_memory")
+		return 0
+	})
+}
