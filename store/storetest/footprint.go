@@ -83,21 +83,16 @@ func footprintCandidates(i, n int) []caunoi.Candidate {
 	return out
 }
 
+// footprintTicket is sampleTicket with a longer question, three
+// candidates, a full-length file reference and an idempotency key.
 func footprintTicket(i int, at time.Time) caunoi.Ticket {
-	return caunoi.Ticket{
-		Department:       "tu-phap",
-		Asker:            caunoi.UserID(100000 + i%6000),
-		Commune:          fmt.Sprintf("%05d", 20000+i%124),
-		Question:         footprintText(i, 150),
-		Results:          footprintCandidates(i, 3),
-		Attachments:      []caunoi.Attachment{{Kind: "photo", Ref: "AgACAgIAAxkBAAIBx2Zk1q9f3mW8uT0aQwE5bL7cR2dFAALm3jEb", Name: "to-khai.jpg", MIME: "image/jpeg", Size: 48213}},
-		Status:           caunoi.StatusNew,
-		Created:          at,
-		Updated:          at,
-		FirstResponseDue: at.Add(8 * time.Hour),
-		ResolutionDue:    at.Add(72 * time.Hour),
-		IdemKey:          fmt.Sprintf("esc:%d:Q%d", 100000+i%6000, i),
-	}
+	t := sampleTicket("tu-phap", caunoi.UserID(100000+i%6000), at)
+	t.Commune = fmt.Sprintf("%05d", 20000+i%124)
+	t.Question = footprintText(i, 150)
+	t.Results = footprintCandidates(i, 3)
+	t.Attachments[0].Ref = "AgACAgIAAxkBAAIBx2Zk1q9f3mW8uT0aQwE5bL7cR2dFAALm3jEb"
+	t.IdemKey = fmt.Sprintf("esc:%d:Q%d", t.Asker, i)
+	return t
 }
 
 // footprintSteps are the changes of a ticket that went the usual way.
