@@ -133,28 +133,24 @@ type TicketFilter struct {
 // all of them open). The stores keep the open tickets of each department
 // in an index of their own, by creation time, so that such a filter reads
 // the work in progress and not every ticket ever made.
-func (f TicketFilter) OpenOnly() bool {
-	if len(f.Statuses) == 0 {
-		return false
-	}
-	for _, s := range f.Statuses {
-		if !s.Open() {
-			return false
-		}
-	}
-	return true
-}
+func (f TicketFilter) OpenOnly() bool { return f.statusesAll(true) }
 
 // FinishedWindow reports whether f asks only for resolved or closed tickets
 // (Statuses set, none of them open) within bounds on ResolvedAt. The
 // stores index finished tickets by department, status and ResolvedAt, so
 // that such a filter reads the tickets finished in the window.
 func (f TicketFilter) FinishedWindow() bool {
-	if len(f.Statuses) == 0 || (f.ResolvedAfter.IsZero() && f.ResolvedBefore.IsZero()) {
+	return f.statusesAll(false) && !(f.ResolvedAfter.IsZero() && f.ResolvedBefore.IsZero())
+}
+
+// statusesAll reports whether f names statuses and each of them is open,
+// or each finished, as open says.
+func (f TicketFilter) statusesAll(open bool) bool {
+	if len(f.Statuses) == 0 {
 		return false
 	}
 	for _, s := range f.Statuses {
-		if s.Open() {
+		if s.Open() != open {
 			return false
 		}
 	}

@@ -35,6 +35,25 @@ func closeStore(tb testing.TB, s *boltstore.Store) {
 	}
 }
 
+// sampleFile writes storetest's index sample to a new file, closes it and
+// returns its path and what was written.
+func sampleFile(t *testing.T) (string, *storetest.IndexModel) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "caunoi.db")
+	s := openFile(t, path)
+	m := storetest.WriteIndexSample(t, s)
+	closeStore(t, s)
+	return path, m
+}
+
+// checkFile opens the file at path, holds its store to m and closes it.
+func checkFile(t *testing.T, path string, m *storetest.IndexModel) {
+	t.Helper()
+	s := openFile(t, path)
+	m.CheckIndexes(t, s)
+	closeStore(t, s)
+}
+
 // editFile opens the file at path with bbolt alone, runs fn in a write
 // transaction and closes the file.
 func editFile(tb testing.TB, path string, fn func(*bolt.Tx) error) {
@@ -77,11 +96,8 @@ func indexSizes(tb testing.TB, path string) (open, done, tickets int) {
 // and opens it again: Open builds them, and they answer as the indexes
 // kept since the first ticket did.
 func TestIndexBuiltForOlderFile(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "caunoi.db")
-	s := openFile(t, path)
-	m := storetest.WriteIndexSample(t, s)
-	m.CheckIndexes(t, s)
-	closeStore(t, s)
+	path, m := sampleFile(t)
+	checkFile(t, path, m)
 
 	editFile(t, path, func(tx *bolt.Tx) error {
 		for _, name := range []string{openBucket, doneBucket} {
@@ -92,9 +108,7 @@ func TestIndexBuiltForOlderFile(t *testing.T) {
 		return nil
 	})
 
-	s = openFile(t, path)
-	m.CheckIndexes(t, s)
-	closeStore(t, s)
+	checkFile(t, path, m)
 	if open, done, tickets := indexSizes(t, path); open == 0 || done == 0 || open+done != tickets {
 		t.Errorf("built indexes hold %d open and %d finished tickets, want all %d tickets, some of each", open, done, tickets)
 	}
@@ -104,10 +118,7 @@ func TestIndexBuiltForOlderFile(t *testing.T) {
 // finished tickets, with a stray key, but not that of open tickets: both
 // are built again from the tickets, and the stray key is gone.
 func TestIndexRebuiltWithoutOpenBucket(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "caunoi.db")
-	s := openFile(t, path)
-	m := storetest.WriteIndexSample(t, s)
-	closeStore(t, s)
+	path, m := sampleFile(t)
 
 	editFile(t, path, func(tx *bolt.Tx) error {
 		if err := tx.DeleteBucket([]byte(openBucket)); err != nil {
@@ -116,9 +127,7 @@ func TestIndexRebuiltWithoutOpenBucket(t *testing.T) {
 		return tx.Bucket([]byte(doneBucket)).Put([]byte("closed\x00tu-phap\x00stray-key-of-no-ticket"), nil)
 	})
 
-	s = openFile(t, path)
-	m.CheckIndexes(t, s)
-	closeStore(t, s)
+	checkFile(t, path, m)
 	if open, done, tickets := indexSizes(t, path); open+done != tickets {
 		t.Errorf("rebuilt indexes hold %d open and %d finished tickets, want %d in all", open, done, tickets)
 	}
@@ -128,14 +137,9 @@ func TestIndexRebuiltWithoutOpenBucket(t *testing.T) {
 // answer, and Open leaves them as they are rather than building them
 // again (a marker key put in the index of open tickets survives).
 func TestIndexKeptOnReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "caunoi.db")
-	s := openFile(t, path)
-	m := storetest.WriteIndexSample(t, s)
-	closeStore(t, s)
+	path, m := sampleFile(t)
 
-	s = openFile(t, path)
-	m.CheckIndexes(t, s)
-	closeStore(t, s)
+	checkFile(t, path, m)
 
 	marker := []byte("marker\x00")
 	editFile(t, path, func(tx *bolt.Tx) error {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/caunoi/caunoi"
 	"github.com/caunoi/caunoi/store/boltstore"
-	"github.com/caunoi/caunoi/store/storetest"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -59,10 +58,7 @@ func TestSchemaRecorded(t *testing.T) {
 // whose schema is not a version: Open fails, saying why, and the file is
 // byte for byte as it was.
 func TestSchemaNewerRefused(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "caunoi.db")
-	s := openFile(t, path)
-	storetest.WriteIndexSample(t, s)
-	closeStore(t, s)
+	path, _ := sampleFile(t)
 	for _, tt := range []struct {
 		stored string
 		want   string // in the error
@@ -102,10 +98,7 @@ func TestSchemaNewerRefused(t *testing.T) {
 // before the key leaves a file when it writes tickets after a newer
 // version built the indexes. Open builds them again, once.
 func TestSchemaAbsentRebuilds(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "caunoi.db")
-	s := openFile(t, path)
-	m := storetest.WriteIndexSample(t, s)
-	closeStore(t, s)
+	path, m := sampleFile(t)
 
 	stray := []byte("tu-phap\x00stray-key-of-no-ticket")
 	editFile(t, path, func(tx *bolt.Tx) error {
@@ -121,9 +114,7 @@ func TestSchemaAbsentRebuilds(t *testing.T) {
 	})
 	setSchema(t, path, "")
 
-	s = openFile(t, path)
-	m.CheckIndexes(t, s)
-	closeStore(t, s)
+	checkFile(t, path, m)
 	if open, done, tickets := indexSizes(t, path); open+done != tickets {
 		t.Errorf("rebuilt indexes hold %d open and %d finished tickets, want %d in all", open, done, tickets)
 	}

@@ -247,8 +247,13 @@ func (p preparedUpdate) store(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	if !sameStatusIndexKey(old, cur) { // a claim or a reply keeps its key
-		if err := moveStatusIndex(tx, old, cur); err != nil {
+	// A claim or a reply keeps its entry in bktOpen; a change between open
+	// and finished moves it from one bucket to the other.
+	if from, to := statusIndexKey(old), statusIndexKey(cur); old.Status.Open() != cur.Status.Open() || !bytes.Equal(from, to) {
+		if err := statusBucket(tx, old).Delete(from); err != nil {
+			return err
+		}
+		if err := statusBucket(tx, cur).Put(to, nil); err != nil {
 			return err
 		}
 	}
@@ -639,19 +644,6 @@ func statusIndexKey(t *caunoi.Ticket) []byte {
 	return append(b, t.Number...)
 }
 
-// sameStatusIndexKey reports whether old and cur, two versions of one
-// ticket, have the same key in bktOpen or bktDone.
-func sameStatusIndexKey(old, cur *caunoi.Ticket) bool {
-	switch {
-	case old.Status.Open() != cur.Status.Open() || old.Department != cur.Department:
-		return false
-	case cur.Status.Open():
-		return old.Created.Equal(cur.Created)
-	default:
-		return old.Status == cur.Status && old.ResolvedAt.Equal(cur.ResolvedAt)
-	}
-}
-
 // statusBucket is the bucket of t's entry: bktOpen or bktDone.
 func statusBucket(tx *bolt.Tx, t *caunoi.Ticket) *bolt.Bucket {
 	if t.Status.Open() {
@@ -663,15 +655,6 @@ func statusBucket(tx *bolt.Tx, t *caunoi.Ticket) *bolt.Bucket {
 // putStatusIndex adds t to bktOpen or bktDone, as its status says.
 func putStatusIndex(tx *bolt.Tx, t *caunoi.Ticket) error {
 	return statusBucket(tx, t).Put(statusIndexKey(t), nil)
-}
-
-// moveStatusIndex moves a ticket's entry in bktOpen or bktDone from where
-// old has it to where cur has it.
-func moveStatusIndex(tx *bolt.Tx, old, cur *caunoi.Ticket) error {
-	if err := statusBucket(tx, old).Delete(statusIndexKey(old)); err != nil {
-		return err
-	}
-	return putStatusIndex(tx, cur)
 }
 
 // indexStatuses fills bktOpen and bktDone, both empty, from every ticket.

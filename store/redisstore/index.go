@@ -78,8 +78,10 @@ type indexOp struct {
 
 // indexOps returns the index changes that turn old into cur, or nil when
 // cur stays where old is: a claim or a reply, which moves between open
-// statuses, changes no index. Removals come before additions, so that a
-// key both removes and adds the ticket when the ticket stays in it.
+// statuses, changes no index. The fields are compared before any key or
+// score is formatted, so that claims and replies, the busiest updates,
+// format none. Removals come before additions, so that a key both removes
+// and adds the ticket when the ticket stays in it.
 func (s *Store) indexOps(old, cur *caunoi.Ticket) []indexOp {
 	created := old.Asker != cur.Asker || old.Department != cur.Department || !old.Created.Equal(cur.Created)
 	status := old.Status.Open() != cur.Status.Open() ||
