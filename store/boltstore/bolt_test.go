@@ -39,6 +39,13 @@ func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(tb testing.TB) caunoi.Store { return MustOpen(tb) })
 }
 
+// BenchmarkStoreAt runs the store benchmark at fixed rates: 500 and
+// 2,000 calls a second, and the 5,000 ticket operations a second the
+// embedded store must sustain.
+func BenchmarkStoreAt(b *testing.B) {
+	storetest.BenchAt(b, func(tb testing.TB) caunoi.Store { return MustOpen(tb) }, 500, 2000, 5000)
+}
+
 func BenchmarkLists(b *testing.B) {
 	storetest.BenchLists(b, func(tb testing.TB) caunoi.Store { return MustOpen(tb) })
 }

@@ -56,6 +56,16 @@ func BenchmarkStore(b *testing.B) {
 	})
 }
 
+// BenchmarkStoreAt runs the store benchmark at fixed rates: 500 and
+// 2,000 calls a second, and the 10,000 ticket operations a second the
+// Redis store must sustain; each measurement has a Redis of its own, as in
+// BenchmarkStore.
+func BenchmarkStoreAt(b *testing.B) {
+	storetest.BenchAt(b, func(tb testing.TB) caunoi.Store {
+		return MustOpen(tb, redistest.Start(tb), "bench:")
+	}, 500, 2000, 10000)
+}
+
 // TestKeysUnderPrefix checks that every key the store writes is under its
 // prefix, inside a hash tag.
 func TestKeysUnderPrefix(t *testing.T) {

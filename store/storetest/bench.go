@@ -26,10 +26,38 @@ const BenchClients = 32
 // Besides ns/op it reports throughput (ops/s) and the median and 99th percentile
 // latency of one call (p50-ms, p99-ms).
 func Bench(b *testing.B, open func(tb testing.TB) caunoi.Store) {
+	benchOps(b, open, measure)
+}
+
+// BenchAt runs Bench's three operations as an open workload at each of
+// rates, in calls a second: call i is due at i/rate seconds after the
+// start, and whichever of BenchClients callers is free takes the next call
+// that is due. A call's latency counts from when it was due, so a stall is
+// charged to every call it held back; when the caller was ahead of the
+// schedule, it counts from when its sleep ended, since oversleeping is the
+// timer's and not the store's. Bench drives the store as hard as its
+// callers can, which measures a saturated store: there the 32 callers wait
+// 32 divided by the throughput on average, whatever the store does, and
+// slow calls also slow the arrivals. BenchAt measures what requests that
+// arrive on their own see at a stated load. ops/s is the rate achieved,
+// which falls below the rate asked for when the store cannot keep up.
+func BenchAt(b *testing.B, open func(tb testing.TB) caunoi.Store, rates ...int) {
+	for _, rate := range rates {
+		if rate <= 0 {
+			b.Fatalf("BenchAt: rate %d is not a positive number of calls a second", rate)
+		}
+		b.Run(fmt.Sprintf("%d-per-s", rate), func(b *testing.B) {
+			benchOps(b, open, func(b *testing.B, op func(i int) error) { measureAt(b, rate, op) })
+		})
+	}
+}
+
+// benchOps runs create, claim and reply, each measured by m.
+func benchOps(b *testing.B, open func(tb testing.TB) caunoi.Store, m func(b *testing.B, op func(i int) error)) {
 	ctx := context.Background()
 	b.Run("create", func(b *testing.B) {
 		s := open(b)
-		measure(b, func(i int) error {
+		m(b, func(i int) error {
 			tk := sampleTicket("tu-phap", caunoi.UserID(i%5000+1), suiteEpoch.Add(time.Duration(i)*time.Millisecond))
 			tk.IdemKey = fmt.Sprintf("bench:%d", i)
 			_, _, err := s.CreateTicket(ctx, "TP", tk, createdEvent(tk.Asker, tk.Created))
@@ -39,7 +67,7 @@ func Bench(b *testing.B, open func(tb testing.TB) caunoi.Store) {
 	b.Run("claim", func(b *testing.B) {
 		s := open(b)
 		numbers := createMany(b, s, b.N)
-		measure(b, func(i int) error {
+		m(b, func(i int) error {
 			_, err := s.UpdateTicket(ctx, numbers[i], claimFn(caunoi.UserID(100+i%50), suiteEpoch.Add(time.Hour)))
 			return err
 		})
@@ -47,7 +75,7 @@ func Bench(b *testing.B, open func(tb testing.TB) caunoi.Store) {
 	b.Run("reply", func(b *testing.B) {
 		s := open(b)
 		numbers := createMany(b, s, 256)
-		measure(b, func(i int) error {
+		m(b, func(i int) error {
 			at := suiteEpoch.Add(time.Hour + time.Duration(i)*time.Millisecond)
 			_, err := s.UpdateTicket(ctx, numbers[i%len(numbers)], func(cur *caunoi.Ticket) ([]caunoi.Event, error) {
 				from := cur.Status
@@ -134,12 +162,64 @@ func measure(b *testing.B, op func(i int) error) {
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
+	report(b, latencies, elapsed)
+}
+
+// measureAt runs op b.N times at rate calls a second on BenchClients
+// goroutines and reports the rate achieved (ops/s) and the median and 99th
+// percentile latency counted from each call's due time (p50-ms, p99-ms).
+func measureAt(b *testing.B, rate int, op func(i int) error) {
+	var (
+		next      atomic.Int64
+		mu        sync.Mutex
+		latencies = make([]time.Duration, 0, b.N)
+		wg        sync.WaitGroup
+	)
+	interval := float64(time.Second) / float64(rate)
+	b.ResetTimer()
+	start := time.Now()
+	for range BenchClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, b.N/BenchClients+1)
+			defer func() {
+				mu.Lock()
+				latencies = append(latencies, local...)
+				mu.Unlock()
+			}()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= b.N {
+					return
+				}
+				from := start.Add(time.Duration(float64(i) * interval))
+				if wait := time.Until(from); wait > 0 {
+					time.Sleep(wait)
+					from = time.Now() // the sleep's overshoot is the timer's, not the store's
+				}
+				if err := op(i); err != nil {
+					b.Error(err)
+					return
+				}
+				local = append(local, time.Since(from))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	report(b, latencies, elapsed)
+}
+
+// report sorts latencies and reports ops/s, p50-ms and p99-ms.
+func report(b *testing.B, latencies []time.Duration, elapsed time.Duration) {
 	if len(latencies) == 0 {
 		return
 	}
 	slices.Sort(latencies)
 	rank := func(p int) time.Duration { return latencies[(len(latencies)*p+99)/100-1] } // nearest rank
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "ops/s")
+	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "ops/s")
 	b.ReportMetric(float64(rank(50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(rank(99).Microseconds())/1000, "p99-ms")
 }
