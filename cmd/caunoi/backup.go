@@ -380,10 +380,8 @@ func validateBackup(path string) (string, error) {
 			}
 		}
 		var se *caunoi.SchemaError
-		if _, err := boltstore.CheckSchema(tx); errors.As(err, &se) && se.Newer() {
-			return fmt.Errorf("bản sao %s: khôi phục bằng phiên bản đó", schemaText(se))
-		} else if errors.As(err, &se) {
-			return fmt.Errorf("bản sao %s", schemaText(se))
+		if _, err := boltstore.CheckSchema(tx); errors.As(err, &se) {
+			return schemaErr("bản sao", se, "khôi phục bằng phiên bản đó")
 		} else if err != nil {
 			return err
 		}

@@ -42,10 +42,8 @@ func openStoreReporting(ctx context.Context, addr string, progress redisstore.In
 		s, err := redisstore.Open(ctx, addr, redisstore.WithIndexProgress(progress))
 		var se *caunoi.SchemaError
 		switch {
-		case errors.As(err, &se) && se.Newer():
-			return nil, fmt.Errorf("kho Redis tại %s %s: bản này không được ghi vào kho đó nữa; chạy phiên bản mới hơn", storeDisplay(addr), schemaText(se))
 		case errors.As(err, &se):
-			return nil, fmt.Errorf("kho Redis tại %s %s", storeDisplay(addr), schemaText(se))
+			return nil, schemaErr("kho Redis tại "+storeDisplay(addr), se, "bản này không được ghi vào kho đó nữa; chạy phiên bản mới hơn")
 		case errors.Is(err, caunoi.ErrInvalid):
 			return nil, fmt.Errorf("địa chỉ Redis %s không hợp lệ: %v", storeDisplay(addr), err)
 		case err != nil:
@@ -62,10 +60,8 @@ func openStoreReporting(ctx context.Context, addr string, progress redisstore.In
 	s, err := boltstore.Open(path)
 	var se *caunoi.SchemaError
 	switch {
-	case errors.As(err, &se) && se.Newer():
-		return nil, fmt.Errorf("tệp dữ liệu %s %s: bản này không được ghi vào tệp đó; chạy phiên bản mới hơn, hoặc khôi phục bản sao lưu chụp trước khi nâng cấp", path, schemaText(se))
 	case errors.As(err, &se):
-		return nil, fmt.Errorf("tệp dữ liệu %s %s", path, schemaText(se))
+		return nil, schemaErr("tệp dữ liệu "+path, se, "bản này không được ghi vào tệp đó; chạy phiên bản mới hơn, hoặc khôi phục bản sao lưu chụp trước khi nâng cấp")
 	case errors.Is(err, boltstore.ErrLocked):
 		return nil, fmt.Errorf("tệp dữ liệu %s đang được một tiến trình caunoi khác dùng; dừng tiến trình đó (hoặc dùng Redis để chạy nhiều bản) rồi thử lại", path)
 	case err != nil:
@@ -82,6 +78,15 @@ func schemaText(se *caunoi.SchemaError) string {
 	}
 	return fmt.Sprintf("ghi số lược đồ dữ liệu %q, không phải số mà bản này biết (bản này ghi lược đồ %d). "+
 		"Số này do caunoi tự ghi; nếu không ai sửa tay, có thể một chương trình khác đang ghi vào cùng chỗ", se.Found, se.Want)
+}
+
+// schemaErr is the error for se, found in what: schemaText, and when a
+// newer version wrote it, what to do (ifNewer).
+func schemaErr(what string, se *caunoi.SchemaError, ifNewer string) error {
+	if se.Newer() {
+		return fmt.Errorf("%s %s: %s", what, schemaText(se), ifNewer)
+	}
+	return fmt.Errorf("%s %s", what, schemaText(se))
 }
 
 // indexProgress reports on w, at most every two seconds and at the end,

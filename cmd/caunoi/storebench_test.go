@@ -18,8 +18,8 @@ import (
 // own benchmarks run it in a process that holds little else, whose heap
 // stays at the Go runtime's 4-MB floor and so is collected several times
 // a second at these rates; serve holds the index as well, and collects far
-// less often. live-MB is the heap in use after a collection, before the
-// measurement, with the store open.
+// less often. It logs the heap in use after a collection, with the store
+// open, before each measurement.
 func BenchmarkStoreInServe(b *testing.B) {
 	for _, kind := range []string{"bolt", "redis"} {
 		b.Run(kind, func(b *testing.B) {
@@ -32,7 +32,7 @@ func BenchmarkStoreInServe(b *testing.B) {
 
 // openServeStore opens the app as serve does, against the Telegram
 // emulator and a store of kind, and returns its store; the app closes at
-// the end of tb. It reports the live heap as live-MB.
+// the end of tb. It logs the live heap.
 func openServeStore(tb testing.TB, kind string) caunoi.Store {
 	tb.Helper()
 	srv := telegramtest.New(tb)

@@ -56,31 +56,27 @@ func (s *Store) Durability(ctx context.Context) (Durability, error) {
 
 // parseDurability reads the fields of Durability from the text of INFO.
 func parseDurability(text string) (Durability, error) {
-	var d Durability
-	seen := 0
-	for line := range strings.SplitSeq(text, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "aof_enabled":
-			d.AOF = v == "1"
-			seen++
-		case "maxmemory":
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return Durability{}, fmt.Errorf("redis durability: maxmemory %q: %w", v, err)
-			}
-			d.MaxMemory = n
-			seen++
-		case "maxmemory_policy":
-			d.Policy = v
-			seen++
-		}
-	}
-	if seen < 3 {
+	f := infoFields(text)
+	aof, ok1 := f["aof_enabled"]
+	limit, ok2 := f["maxmemory"]
+	policy, ok3 := f["maxmemory_policy"]
+	if !ok1 || !ok2 || !ok3 {
 		return Durability{}, fmt.Errorf("redis durability: INFO lacks aof_enabled, maxmemory or maxmemory_policy")
 	}
-	return d, nil
+	n, err := strconv.ParseInt(limit, 10, 64)
+	if err != nil {
+		return Durability{}, fmt.Errorf("redis durability: maxmemory %q: %w", limit, err)
+	}
+	return Durability{AOF: aof == "1", MaxMemory: n, Policy: policy}, nil
+}
+
+// infoFields returns the "field:value" lines of the text of INFO as a map.
+func infoFields(text string) map[string]string {
+	out := map[string]string{}
+	for line := range strings.SplitSeq(text, "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+			out[k] = v
+		}
+	}
+	return out
 }

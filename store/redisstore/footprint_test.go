@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/caunoi/caunoi"
@@ -24,16 +23,14 @@ func BenchmarkFootprint(b *testing.B) {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		for line := range strings.SplitSeq(info, "\n") {
-			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "used_memory:"); ok {
-				n, err := strconv.ParseInt(v, 10, 64)
-				if err != nil {
-					tb.Fatal(err)
-				}
-				return n
-			}
+		v, ok := infoFields(info)["used_memory"]
+		if !ok {
+			tb.Fatal("INFO memory without used_memory")
 		}
-		tb.Fatal("INFO memory without used_memory")
-		return 0
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return n
 	})
 }
