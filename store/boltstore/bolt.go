@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -109,7 +110,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 			return nil, fmt.Errorf("open bolt store: %w", err)
 		}
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.lockTimeout})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.lockTimeout, InitialMmapSize: mapSize(path)})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open bolt store %s: waited %s: %w", path, o.lockTimeout, ErrLocked)
 	}
@@ -160,6 +161,32 @@ func Open(path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("open bolt store %s: %s: %w", path, what, err)
 	}
 	return &Store{db: db, now: o.now}, nil
+}
+
+// mapHeadroom is how far the file may grow before bbolt maps it again.
+const mapHeadroom = 4 << 30
+
+// mapSize returns the size to map the file at path with: its size now and
+// mapHeadroom more, or 0 (bbolt's default) where that cannot be done.
+//
+// bbolt maps the file into memory and maps it again, larger, when a commit
+// needs room beyond the mapping; that waits until every read transaction
+// has ended, and holds up every other call meanwhile. A backup is a read
+// transaction that lasts as long as copying the whole file takes, so with
+// bbolt's default, which maps little more than the file, the desk would
+// stop writing for the rest of any backup during which the file grew
+// (TestWritesDuringBackup). The mapping is address space only: memory is
+// used for the pages read, as before. 32-bit programs have too little
+// address space, and on Windows bbolt would grow the file to the mapping.
+func mapSize(path string) int {
+	if strconv.IntSize < 64 || runtime.GOOS == "windows" {
+		return 0
+	}
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+	}
+	return int(size + mapHeadroom)
 }
 
 // Path returns the file the store lives in.

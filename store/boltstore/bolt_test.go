@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,4 +189,83 @@ func TestGroupCommitIsolation(t *testing.T) {
 
 func TestStoreContention(t *testing.T) {
 	storetest.RunContention(t, func(tb testing.TB) caunoi.Store { return MustOpen(tb) })
+}
+
+// blockingWriter takes the first write, says so on started and then
+// waits for release before taking it and the rest.
+type blockingWriter struct {
+	started, release chan struct{}
+	once             sync.Once
+}
+
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() {
+		close(w.started)
+		<-w.release
+	})
+	return len(p), nil
+}
+
+// TestWritesDuringBackup holds a backup's read transaction open while
+// tickets worth several megabytes are written, enough for the file to
+// outgrow its first mappings many times over. Those writes must finish
+// while the backup is still held: a backup of a large file takes minutes,
+// and the desk must not wait for it.
+func TestWritesDuringBackup(t *testing.T) {
+	ctx := context.Background()
+	s := MustOpen(t)
+	w := &blockingWriter{started: make(chan struct{}), release: make(chan struct{})}
+	backup := make(chan error, 1)
+	go func() {
+		_, err := s.Backup(ctx, w)
+		backup <- err
+	}()
+	<-w.started
+	released := false
+	defer func() {
+		if !released {
+			close(w.release)
+		}
+	}()
+
+	const writers, each = 16, 125
+	wrote := make(chan error, writers)
+	q := strings.Repeat("Xin hướng dẫn thủ tục đăng ký khai sinh cho trẻ sinh ở nước ngoài. ", 60)
+	for g := range writers {
+		go func() {
+			for i := range each {
+				at := time.Date(2026, 3, 2, 8, 0, g*each+i, 0, time.UTC)
+				_, _, err := s.CreateTicket(ctx, "TP", caunoi.Ticket{Department: "tu-phap", Asker: 5, Question: q, Status: caunoi.StatusNew, Created: at, Updated: at},
+					caunoi.Event{Kind: caunoi.EventCreated, Actor: 5, At: at, To: caunoi.StatusNew})
+				if err != nil {
+					wrote <- err
+					return
+				}
+			}
+			wrote <- nil
+		}()
+	}
+	deadline := time.After(time.Minute)
+	for range writers {
+		select {
+		case err := <-wrote:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-deadline:
+			t.Fatal("tickets written during a backup were still waiting for it after a minute")
+		}
+	}
+	close(w.release)
+	released = true
+	if err := <-backup; err != nil {
+		t.Fatalf("backup: %v", err)
+	}
+	fi, err := os.Stat(s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() < 8<<20 {
+		t.Fatalf("file is %d bytes, want the writes to have grown it past 8 MB", fi.Size())
+	}
 }
