@@ -57,6 +57,34 @@ var allBuckets = [][]byte{
 	bktOutDue, bktLocks, bktKV, bktMeta,
 }
 
+// ordered lists the buckets whose new keys arrive in the order of the
+// keys, or at a point that moves forward through them: ticket numbers
+// within a prefix and year, question IDs, times within a department.
+//
+// bbolt splits a page that overflows where it is FillPercent full, 0.5 by
+// default, which suits keys that arrive anywhere. For keys that arrive in
+// order it leaves every page behind that point half empty: the file is
+// larger, and a commit writes more pages than its new entries fill. The
+// timeline (bktEvents) is not listed: most of a ticket's events arrive
+// after newer tickets exist, in the middle of the bucket, where full pages
+// would split at every event. Nor are the asker and idempotency indexes,
+// whose keys arrive anywhere. BENCHMARKS.md has the page writes measured.
+var ordered = [][]byte{
+	bktTickets, bktByCreated, bktByDept, bktOpen, bktDone,
+	bktQuestions, bktQByAt, bktJournal, bktJDone,
+}
+
+// fillOrdered has the pages of the ordered buckets filled before they are
+// split, in the write transaction tx. bbolt does not keep FillPercent in
+// the file, so every write transaction sets it.
+func fillOrdered(tx *bolt.Tx) {
+	for _, name := range ordered {
+		if b := tx.Bucket(name); b != nil {
+			b.FillPercent = 1
+		}
+	}
+}
+
 // Store is a caunoi.Store in one bbolt file. It is safe for concurrent use
 // within one process; a second process opening the same file waits for the
 // lock and then fails.
@@ -144,6 +172,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 				return err
 			}
 		}
+		fillOrdered(tx)
 		if rebuild {
 			what = "index tickets by status"
 			if err := indexStatuses(tx); err != nil {
@@ -272,7 +301,10 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	s.mu.Unlock()
 	err := <-c.done
 	if err == errSolo {
-		err = s.db.Update(fn)
+		err = s.db.Update(func(tx *bolt.Tx) error {
+			fillOrdered(tx)
+			return fn(tx)
+		})
 	}
 	var ce cleanError
 	if errors.As(err, &ce) {
@@ -318,6 +350,7 @@ func (s *Store) commitGroup(calls []call) {
 		results := make([]error, len(calls))
 		failed := -1
 		err := s.db.Update(func(tx *bolt.Tx) error {
+			fillOrdered(tx)
 			for i, c := range calls {
 				err := c.fn(tx)
 				var ce cleanError
