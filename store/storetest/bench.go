@@ -23,8 +23,10 @@ const BenchClients = 32
 //   - claim: UpdateTicket claiming a new ticket (one ticket per operation);
 //   - reply: UpdateTicket appending a reply to one of 256 busy tickets.
 //
-// Besides ns/op it reports throughput (ops/s) and the median and 99th percentile
-// latency of one call (p50-ms, p99-ms).
+// Besides ns/op it reports throughput (ops/s), the median and 99th
+// percentile latency of one call (p50-ms, p99-ms) and, on Linux, the CPU
+// time the hypervisor took from the machine during the run (steal-ms,
+// summed over its CPUs).
 func Bench(b *testing.B, open func(tb testing.TB) caunoi.Store) {
 	benchOps(b, open, measure)
 }
@@ -144,6 +146,7 @@ func measure(b *testing.B, op func(i int) error) {
 		latencies = make([]time.Duration, 0, b.N)
 	)
 	b.ResetTimer()
+	steal0, stealOK := stolen()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		local := make([]time.Duration, 0, 256)
@@ -163,6 +166,7 @@ func measure(b *testing.B, op func(i int) error) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	report(b, latencies, elapsed)
+	reportSteal(b, steal0, stealOK)
 }
 
 // measureAt runs op b.N times at rate calls a second on BenchClients
@@ -177,6 +181,7 @@ func measureAt(b *testing.B, rate int, op func(i int) error) {
 	)
 	interval := float64(time.Second) / float64(rate)
 	b.ResetTimer()
+	steal0, stealOK := stolen()
 	start := time.Now()
 	for range BenchClients {
 		wg.Add(1)
@@ -210,6 +215,7 @@ func measureAt(b *testing.B, rate int, op func(i int) error) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	report(b, latencies, elapsed)
+	reportSteal(b, steal0, stealOK)
 }
 
 // report sorts latencies and reports ops/s, p50-ms and p99-ms.
@@ -222,6 +228,18 @@ func report(b *testing.B, latencies []time.Duration, elapsed time.Duration) {
 	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "ops/s")
 	b.ReportMetric(float64(rank(50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(rank(99).Microseconds())/1000, "p99-ms")
+}
+
+// reportSteal reports steal-ms, the time the hypervisor kept the
+// machine's CPUs from running since stolen returned steal0 (summed over
+// the CPUs), when ok.
+func reportSteal(b *testing.B, steal0 time.Duration, ok bool) {
+	if !ok {
+		return
+	}
+	if steal, ok := stolen(); ok {
+		b.ReportMetric(float64((steal - steal0).Milliseconds()), "steal-ms")
+	}
 }
 
 // BenchLists measures the reads that run on a schedule, on a store that
