@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -192,11 +193,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	return &Store{db: db, now: o.now}, nil
 }
 
-// mapHeadroom is how far the file may grow before bbolt maps it again.
-const mapHeadroom = 4 << 30
-
 // mapSize returns the size to map the file at path with: its size now and
-// mapHeadroom more, or 0 (bbolt's default) where that cannot be done.
+// 4 GiB more (256 MiB in a 32-bit program, whose addresses run out
+// sooner), or 0 for bbolt's default.
 //
 // bbolt maps the file into memory and maps it again, larger, when a commit
 // needs room beyond the mapping; that waits until every read transaction
@@ -205,17 +204,24 @@ const mapHeadroom = 4 << 30
 // bbolt's default, which maps little more than the file, the desk would
 // stop writing for the rest of any backup during which the file grew
 // (TestWritesDuringBackup). The mapping is address space only: memory is
-// used for the pages read, as before. 32-bit programs have too little
-// address space, and on Windows bbolt would grow the file to the mapping.
+// used for the pages read, as before. On Windows bbolt would grow the file
+// to the mapping, so there it keeps its default.
 func mapSize(path string) int {
-	if strconv.IntSize < 64 || runtime.GOOS == "windows" {
+	if runtime.GOOS == "windows" {
 		return 0
+	}
+	headroom := int64(4 << 30)
+	if strconv.IntSize < 64 {
+		headroom = 256 << 20
 	}
 	var size int64
 	if fi, err := os.Stat(path); err == nil {
 		size = fi.Size()
 	}
-	return int(size + mapHeadroom)
+	if size > math.MaxInt-headroom {
+		return 0
+	}
+	return int(size + headroom)
 }
 
 // Path returns the file the store lives in.

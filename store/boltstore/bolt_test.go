@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -212,6 +213,9 @@ func (w *blockingWriter) Write(p []byte) (int, error) {
 // while the backup is still held: a backup of a large file takes minutes,
 // and the desk must not wait for it.
 func TestWritesDuringBackup(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("on Windows the store keeps bbolt's default mapping (mapSize), so a backup still holds up a write that outgrows it")
+	}
 	ctx := context.Background()
 	s := MustOpen(t)
 	w := &blockingWriter{started: make(chan struct{}), release: make(chan struct{})}

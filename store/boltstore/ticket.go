@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -692,20 +693,24 @@ func indexStatuses(tx *bolt.Tx) error {
 	return nil
 }
 
-func eventKey(number []byte, seq int) []byte {
+func eventKey(number []byte, seq int) []byte { return eventKey32(number, uint32(seq)) }
+
+// eventKey32 is eventKey with the sequence as it is stored: 4 bytes.
+func eventKey32(number []byte, seq uint32) []byte {
 	k := make([]byte, len(number)+5)
 	copy(k, number)
-	binary.BigEndian.PutUint32(k[len(number)+1:], uint32(seq))
+	binary.BigEndian.PutUint32(k[len(number)+1:], seq)
 	return k
 }
 
 // lastEventSeq returns the highest event sequence stored for number, or 0.
 func lastEventSeq(c *bolt.Cursor, number []byte) int {
 	prefix := append(slices.Clip(number), 0)
-	k, _ := c.Seek(eventKey(number, 1<<32-1))
+	last := eventKey32(number, math.MaxUint32)
+	k, _ := c.Seek(last)
 	if k == nil {
 		k, _ = c.Last()
-	} else if !bytes.Equal(k, eventKey(number, 1<<32-1)) {
+	} else if !bytes.Equal(k, last) {
 		k, _ = c.Prev()
 	}
 	if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+4 {
