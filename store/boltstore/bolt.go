@@ -307,10 +307,7 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	s.mu.Unlock()
 	err := <-c.done
 	if err == errSolo {
-		err = s.db.Update(func(tx *bolt.Tx) error {
-			fillOrdered(tx)
-			return fn(tx)
-		})
+		err = s.write(fn)
 	}
 	var ce cleanError
 	if errors.As(err, &ce) {
@@ -335,6 +332,15 @@ func clean(err error) error { return cleanError{err} }
 
 var errSolo = errors.New("run the update on its own")
 
+// write runs fn in a write transaction of its own, with the ordered
+// buckets filled.
+func (s *Store) write(fn func(*bolt.Tx) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		fillOrdered(tx)
+		return fn(tx)
+	})
+}
+
 // commit commits queued updates in groups until the queue is empty.
 func (s *Store) commit() {
 	for {
@@ -355,8 +361,7 @@ func (s *Store) commitGroup(calls []call) {
 	for len(calls) > 0 {
 		results := make([]error, len(calls))
 		failed := -1
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			fillOrdered(tx)
+		err := s.write(func(tx *bolt.Tx) error {
 			for i, c := range calls {
 				err := c.fn(tx)
 				var ce cleanError

@@ -260,7 +260,7 @@ func (p preparedUpdate) store(tx *bolt.Tx) error {
 	}
 	events := tx.Bucket(bktEvents)
 	for i, data := range p.events {
-		if err := events.Put(eventKey(num, p.seq+i+1), data); err != nil {
+		if err := events.Put(eventKey(num, uint32(p.seq+i+1)), data); err != nil {
 			return err
 		}
 	}
@@ -693,10 +693,9 @@ func indexStatuses(tx *bolt.Tx) error {
 	return nil
 }
 
-func eventKey(number []byte, seq int) []byte { return eventKey32(number, uint32(seq)) }
-
-// eventKey32 is eventKey with the sequence as it is stored: 4 bytes.
-func eventKey32(number []byte, seq uint32) []byte {
+// eventKey is the key of the event seq of the ticket number in bktEvents:
+// the number, a zero byte and seq in 4 bytes.
+func eventKey(number []byte, seq uint32) []byte {
 	k := make([]byte, len(number)+5)
 	copy(k, number)
 	binary.BigEndian.PutUint32(k[len(number)+1:], seq)
@@ -706,7 +705,7 @@ func eventKey32(number []byte, seq uint32) []byte {
 // lastEventSeq returns the highest event sequence stored for number, or 0.
 func lastEventSeq(c *bolt.Cursor, number []byte) int {
 	prefix := append(slices.Clip(number), 0)
-	last := eventKey32(number, math.MaxUint32)
+	last := eventKey(number, math.MaxUint32)
 	k, _ := c.Seek(last)
 	if k == nil {
 		k, _ = c.Last()
