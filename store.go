@@ -112,6 +112,11 @@ type QuestionLog interface {
 	UpdateQuestion(ctx context.Context, id string, fn func(*QuestionRecord) error) (QuestionRecord, error)
 	// Questions lists records with At in [since, until), oldest first.
 	Questions(ctx context.Context, since, until time.Time) ([]QuestionRecord, error)
+	// PruneQuestions deletes up to limit ≥ 1 records with At before
+	// before, oldest first, and returns how many it deleted: fewer than
+	// limit means none is left. Each record goes with its index entry, in
+	// one atomic change per call. Their numbers are not reused.
+	PruneQuestions(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // JournalEntry is one inbound update from the channel, stored before it is

@@ -159,6 +159,39 @@ func (s *Store) Questions(ctx context.Context, since, until time.Time) ([]caunoi
 	return out, nil
 }
 
+// PruneQuestions deletes up to limit records asked before before, oldest
+// first, with their time index entries, in one transaction.
+func (s *Store) PruneQuestions(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, fmt.Errorf("prune questions: a limit of %d: %w", limit, caunoi.ErrInvalid)
+	}
+	var n int
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		n = 0
+		qs, byAt := tx.Bucket(bktQuestions), tx.Bucket(bktQByAt)
+		end := timeKey(before)
+		var keys [][]byte // a cursor may skip a key after a delete: collect first
+		c := byAt.Cursor()
+		for k, _ := c.First(); k != nil && len(keys) < limit && bytes.Compare(k[:12], end) < 0; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			if err := qs.Delete(k[12:]); err != nil {
+				return err
+			}
+			if err := byAt.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(keys)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune questions: %w", err)
+	}
+	return n, nil
+}
+
 // Append stores e unless its ID is pending or remembered as done.
 func (s *Store) Append(ctx context.Context, e caunoi.JournalEntry) (bool, error) {
 	var added bool

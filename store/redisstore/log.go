@@ -161,6 +161,35 @@ func (s *Store) Questions(ctx context.Context, since, until time.Time) ([]caunoi
 	return out, nil
 }
 
+// pruneScript deletes the oldest records of the time index below a score,
+// up to a limit, with their index entries, and returns how many it deleted.
+// KEYS: the time index. ARGV: the prefix of record keys, the exclusive
+// score bound ("(micros"), the limit.
+var pruneScript = redis.NewScript(`
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+for i = 1, #ids, 500 do
+  local part = {unpack(ids, i, math.min(i + 499, #ids))}
+  local keys = {}
+  for j, id in ipairs(part) do keys[j] = ARGV[1] .. id end
+  redis.call('DEL', unpack(keys))
+  redis.call('ZREM', KEYS[1], unpack(part))
+end
+return #ids
+`)
+
+// PruneQuestions deletes up to limit records asked before before (to the
+// microsecond the time index keeps), oldest first, with one script.
+func (s *Store) PruneQuestions(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit < 1 {
+		return 0, fmt.Errorf("prune questions: a limit of %d: %w", limit, caunoi.ErrInvalid)
+	}
+	n, err := pruneScript.Run(ctx, s.c, []string{s.key("q", "at")}, s.key("q", ""), "("+microsArg(before), limit).Int()
+	if err != nil {
+		return 0, fmt.Errorf("prune questions: %w", err)
+	}
+	return n, nil
+}
+
 // Journal keys: the hash j:entries holds pending entries by ID and j:recv
 // their receipt times; the sorted set j:pending orders them by ID and
 // j:done remembers handled IDs scored by receipt time. Scores hold IDs and

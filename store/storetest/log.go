@@ -114,6 +114,102 @@ func testQuestions(t *testing.T, open func(testing.TB) caunoi.Store) {
 	checkEqual(t, "Questions[60, 120) after moving", window(60, 120), []string{texts[3]})
 }
 
+// testPruneQuestions deletes old records in batches: each call takes the
+// oldest, a record and its index entry go together, newer records and the
+// sequence are untouched, and a bad limit changes nothing.
+func testPruneQuestions(t *testing.T, open func(testing.TB) caunoi.Store) {
+	ctx := context.Background()
+	s := open(t)
+	day := func(d int) time.Time { return suiteEpoch.AddDate(0, 0, d) }
+	// Ten records a day for days 0–4, logged newest day first.
+	var ids []string
+	byDay := map[string]int{}
+	for d := 4; d >= 0; d-- {
+		for i := range 10 {
+			q, err := s.LogQuestion(ctx, caunoi.QuestionRecord{Asker: caunoi.UserID(30 + i), Text: fmt.Sprintf("ngày %d, câu %d: xin giấy xác nhận tình trạng hôn nhân", d, i), At: day(d).Add(time.Duration(i) * time.Minute)})
+			if err != nil {
+				t.Fatalf("LogQuestion: %v", err)
+			}
+			ids = append(ids, q.ID)
+			byDay[q.ID] = d
+		}
+	}
+	count := func() int {
+		t.Helper()
+		list, err := s.Questions(ctx, day(-1), day(10))
+		if err != nil {
+			t.Fatalf("Questions: %v", err)
+		}
+		return len(list)
+	}
+
+	for _, limit := range []int{0, -3} {
+		n, err := s.PruneQuestions(ctx, day(10), limit)
+		checkErr(t, fmt.Sprintf("PruneQuestions(limit %d)", limit), err, caunoi.ErrInvalid)
+		if n != 0 {
+			t.Errorf("PruneQuestions(limit %d) = %d, want 0", limit, n)
+		}
+	}
+	if got := count(); got != 50 {
+		t.Fatalf("after refused prunes: %d records, want 50", got)
+	}
+	if n, err := s.PruneQuestions(ctx, day(0), 100); err != nil || n != 0 {
+		t.Fatalf("PruneQuestions(before the oldest) = %d, %v; want 0, nil", n, err)
+	}
+
+	// Days 0–2 (30 records) in batches of 7: 7, 7, 7, 7, 2.
+	var got []int
+	for {
+		n, err := s.PruneQuestions(ctx, day(3), 7)
+		if err != nil {
+			t.Fatalf("PruneQuestions: %v", err)
+		}
+		got = append(got, n)
+		if n < 7 {
+			break
+		}
+		if len(got) > 10 {
+			t.Fatalf("PruneQuestions never ran out: %v", got)
+		}
+	}
+	checkEqual(t, "batch sizes", got, []int{7, 7, 7, 7, 2})
+	if got := count(); got != 20 {
+		t.Errorf("after pruning days 0–2: %d records listed, want 20", got)
+	}
+	for _, id := range ids {
+		_, err := s.Question(ctx, id)
+		if byDay[id] < 3 {
+			checkErr(t, "Question(pruned "+id+")", err, caunoi.ErrNotFound)
+			_, err = s.UpdateQuestion(ctx, id, func(q *caunoi.QuestionRecord) error { return nil })
+			checkErr(t, "UpdateQuestion(pruned "+id+")", err, caunoi.ErrNotFound)
+		} else if err != nil {
+			t.Errorf("Question(%s), asked on day %d: %v", id, byDay[id], err)
+		}
+	}
+	// The oldest go first: a batch of 3 before day 5 takes day 3's first three.
+	if n, err := s.PruneQuestions(ctx, day(5), 3); err != nil || n != 3 {
+		t.Fatalf("PruneQuestions(day 5, 3) = %d, %v; want 3, nil", n, err)
+	}
+	list, err := s.Questions(ctx, day(3), day(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 7 || !list[0].At.Equal(day(3).Add(3*time.Minute)) {
+		t.Errorf("day 3 after pruning its oldest three: %d records, first at %v; want 7, the first at minute 3", len(list), list[0].At)
+	}
+
+	// Numbers are not reused.
+	q, err := s.LogQuestion(ctx, caunoi.QuestionRecord{Asker: 30, Text: "câu hỏi mới", At: day(6)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if q.ID == id {
+			t.Errorf("a new record got %s, the number of a pruned one", q.ID)
+		}
+	}
+}
+
 func journalEntry(id int64, chat int64, at time.Time) caunoi.JournalEntry {
 	return caunoi.JournalEntry{ID: id, Chat: chat, Payload: fmt.Appendf(nil, `{"update_id":%d,"message":{"text":"xin chào"}}`, id), Received: at}
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(tb testing.TB) caunoi.Store) {
 	t.Run("CountTickets", func(t *testing.T) { testCountTickets(t, open) })
 	t.Run("TicketIndexes", func(t *testing.T) { testTicketIndexes(t, open) })
 	t.Run("Questions", func(t *testing.T) { testQuestions(t, open) })
+	t.Run("PruneQuestions", func(t *testing.T) { testPruneQuestions(t, open) })
 	t.Run("Journal", func(t *testing.T) { testJournal(t, open) })
 	t.Run("JournalPrune", func(t *testing.T) { testJournalPrune(t, open) })
 	t.Run("EnqueueDone", func(t *testing.T) { testEnqueueDone(t, open) })
