@@ -80,6 +80,9 @@ type Config struct {
 	// RemindEvery is how often reminders and digests are checked; zero
 	// means a minute.
 	RemindEvery time.Duration
+	// KeepQuestions is how long the log of questions keeps a record; zero
+	// keeps every record. Older records are deleted once an hour.
+	KeepQuestions time.Duration
 }
 
 // Bot is a running Telegram adapter. Create it with New, start it with Run.
@@ -251,7 +254,8 @@ func (b *Bot) Run(ctx context.Context, polling bool) error {
 	return nil
 }
 
-// prune forgets journal entries older than a week, once an hour.
+// prune forgets journal entries older than a week and, when
+// cfg.KeepQuestions is set, questions older than that, once an hour.
 func (b *Bot) prune(ctx context.Context) error {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -259,11 +263,41 @@ func (b *Bot) prune(ctx context.Context) error {
 		if err := b.store.Prune(ctx, b.now().Add(-7*24*time.Hour)); err != nil && ctx.Err() == nil {
 			b.log.Error("prune journal", "err", err)
 		}
+		if b.cfg.KeepQuestions > 0 {
+			b.pruneQuestions(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
 		}
+	}
+}
+
+// pruneBatch is how many question records one prune call deletes: small
+// enough that a call holds up no other write for long.
+const pruneBatch = 500
+
+// pruneQuestions deletes the question records older than
+// cfg.KeepQuestions, a batch at a time, and logs how many.
+func (b *Bot) pruneQuestions(ctx context.Context) {
+	before := b.now().Add(-b.cfg.KeepQuestions)
+	total := 0
+	for ctx.Err() == nil {
+		n, err := b.store.PruneQuestions(ctx, before, pruneBatch)
+		total += n
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.Error("prune questions", "deleted", total, "err", err)
+			}
+			return
+		}
+		if n < pruneBatch {
+			break
+		}
+	}
+	if total > 0 {
+		b.log.Info("old questions deleted", "deleted", total, "asked_before", before.Format(time.RFC3339))
 	}
 }
 

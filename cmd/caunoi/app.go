@@ -104,6 +104,10 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 	if err != nil {
 		return nil, fmt.Errorf("DIGEST_AT: %w", err)
 	}
+	keep, err := keepQuestions(cfg.KeepQuestions)
+	if err != nil {
+		return nil, fmt.Errorf("KEEP_QUESTIONS: %w", err)
+	}
 	lim := bot.TelegramLimits
 	lim.Global = cfg.SendRate
 	lim.PerChat = gap
@@ -127,8 +131,9 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 		Now:        now,
 		Editorial:  a.editorial,
 
-		RemindBefore: before,
-		DigestAt:     digest,
+		RemindBefore:  before,
+		DigestAt:      digest,
+		KeepQuestions: keep,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kết nối Telegram: %w", err)

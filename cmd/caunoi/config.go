@@ -41,6 +41,9 @@ type Config struct {
 	// leads' daily digest goes out ("07:30"), or "off".
 	RemindBefore string `yaml:"remind_before"`
 	DigestAt     string `yaml:"digest_at"`
+	// KeepQuestions is how long the questions officials asked are kept
+	// ("730d"), or "forever" (the default, also when empty).
+	KeepQuestions string `yaml:"keep_questions"`
 	// ServiceLevels maps a department code to its service level in
 	// working time, first response and resolution: "4h/16h". Departments
 	// not listed get caunoi.DefaultPolicy.
@@ -91,6 +94,7 @@ var envVars = []struct{ Name, Help string }{
 	{"REMIND_BEFORE", "working time before a deadline to remind the staff group, e.g. 1h; off to turn reminders off (default 1h)"},
 	{"SERVICE_LEVELS", "working time to first respond and to resolve, per department: tu-phap=4h/16h,cong-an=2h/8h (default 4h/16h)"},
 	{"DIGEST_AT", "time of the leads' daily digest on working days, HH:MM; off to turn it off (default 07:30)"},
+	{"KEEP_QUESTIONS", "how long to keep the questions officials asked, in days, e.g. 730d (at least 90d); forever keeps them all (default forever)"},
 	{"SIGNING_KEY", "key that signs button data, ≥ 16 characters (secret)"},
 	{"ADMIN_LISTEN", "address of /healthz, /readyz, /metrics (default 127.0.0.1:9090)"},
 	{"ADMIN_PPROF", "true to serve Go profiles at /debug/pprof/ on the admin listener (default false)"},
@@ -154,6 +158,7 @@ func LoadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	set("CHAT_GAP", &c.ChatGap)
 	set("REMIND_BEFORE", &c.RemindBefore)
 	set("DIGEST_AT", &c.DigestAt)
+	set("KEEP_QUESTIONS", &c.KeepQuestions)
 	var problems []string
 	if v := strings.TrimSpace(getenv("STAFF_GROUPS")); v != "" {
 		g, err := parseGroups(v)
@@ -328,6 +333,9 @@ func (c Config) Validate(departments []string) error {
 	if _, err := digestAt(c.DigestAt); err != nil {
 		p = append(p, fmt.Sprintf("DIGEST_AT %q: %v", c.DigestAt, err))
 	}
+	if _, err := keepQuestions(c.KeepQuestions); err != nil {
+		p = append(p, fmt.Sprintf("KEEP_QUESTIONS %q: %v", c.KeepQuestions, err))
+	}
 	levels := make([]string, 0, len(c.ServiceLevels))
 	for d := range c.ServiceLevels {
 		levels = append(levels, d)
@@ -397,6 +405,30 @@ func remindBefore(s string) (time.Duration, error) {
 		return 0, errors.New("cần khoảng thời gian dương, tối đa 40h (ví dụ 1h, 30m), hoặc off để tắt nhắc hạn")
 	}
 	return d, nil
+}
+
+// Bounds of KEEP_QUESTIONS, in days. The lower one keeps a quarter's
+// statistics and gap reports whole, and stops a slip such as "9d" from
+// deleting nearly everything.
+const (
+	minKeepDays = 90
+	maxKeepDays = 36500
+)
+
+// keepQuestions reads KEEP_QUESTIONS: a whole number of days with a "d"
+// ("730d") between minKeepDays and maxKeepDays, or "forever" or empty
+// (zero: keep every question).
+func keepQuestions(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.EqualFold(s, "forever") {
+		return 0, nil
+	}
+	digits, ok := strings.CutSuffix(strings.ToLower(s), "d")
+	n, err := strconv.Atoi(digits)
+	if !ok || err != nil || n < minKeepDays || n > maxKeepDays {
+		return 0, fmt.Errorf("cần số ngày kèm chữ d, từ %dd đến %dd (ví dụ 730d), hoặc forever để giữ mọi câu hỏi", minKeepDays, maxKeepDays)
+	}
+	return time.Duration(n) * 24 * time.Hour, nil
 }
 
 // digestAt reads DIGEST_AT: a time of day "HH:MM" between 00:01 and 16:59
