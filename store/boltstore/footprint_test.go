@@ -31,3 +31,18 @@ func BenchmarkFootprint(b *testing.B) {
 		return n
 	})
 }
+
+// BenchmarkPruneQuestions deletes b.N old question records while tickets
+// are being created (storetest.BenchPrune):
+//
+//	go test -run '^$' -bench PruneQuestions -benchtime 100000x ./store/boltstore/
+func BenchmarkPruneQuestions(b *testing.B) {
+	storetest.BenchPrune(b, func(tb testing.TB) caunoi.Store {
+		s, err := Open(filepath.Join(tb.TempDir(), "caunoi.db"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { s.Close() })
+		return s
+	})
+}

@@ -34,3 +34,13 @@ func BenchmarkFootprint(b *testing.B) {
 		return n
 	})
 }
+
+// BenchmarkPruneQuestions deletes b.N old question records while tickets
+// are being created (storetest.BenchPrune):
+//
+//	go test -run '^$' -bench PruneQuestions -benchtime 100000x ./store/redisstore/
+func BenchmarkPruneQuestions(b *testing.B) {
+	storetest.BenchPrune(b, func(tb testing.TB) caunoi.Store {
+		return open(tb, redistest.Start(tb), "caunoi:")
+	})
+}
