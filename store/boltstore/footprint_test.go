@@ -16,14 +16,7 @@ import (
 //
 //	go test -run '^$' -bench Footprint -benchtime 5000x ./store/boltstore/
 func BenchmarkFootprint(b *testing.B) {
-	storetest.BenchFootprint(b, func(tb testing.TB) caunoi.Store {
-		s, err := Open(filepath.Join(tb.TempDir(), "caunoi.db"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { s.Close() })
-		return s
-	}, func(tb testing.TB, s caunoi.Store) int64 {
+	storetest.BenchFootprint(b, openTemp, func(tb testing.TB, s caunoi.Store) int64 {
 		var n int64
 		if err := s.(*Store).db.View(func(tx *bolt.Tx) error { n = tx.Size(); return nil }); err != nil {
 			tb.Fatal(err)
@@ -37,12 +30,15 @@ func BenchmarkFootprint(b *testing.B) {
 //
 //	go test -run '^$' -bench PruneQuestions -benchtime 100000x ./store/boltstore/
 func BenchmarkPruneQuestions(b *testing.B) {
-	storetest.BenchPrune(b, func(tb testing.TB) caunoi.Store {
-		s, err := Open(filepath.Join(tb.TempDir(), "caunoi.db"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		tb.Cleanup(func() { s.Close() })
-		return s
-	})
+	storetest.BenchPrune(b, openTemp)
+}
+
+// openTemp opens a store in a file of its own, closed at the end of tb.
+func openTemp(tb testing.TB) caunoi.Store {
+	s, err := Open(filepath.Join(tb.TempDir(), "caunoi.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
 }
