@@ -129,6 +129,9 @@ func newAdmin(a *app, loaded time.Time) *admin {
 	if a.desk != nil && a.desk.Searcher != nil {
 		a.desk.Searcher = timedSearcher{next: a.desk.Searcher, hist: ad.search, errors: searchErrors}
 	}
+	if a.durability != nil {
+		ad.reg.MustRegister(durabilityCollector{w: a.durability})
+	}
 	ad.reg.MustRegister(
 		ad.search,
 		searchErrors,
@@ -449,6 +452,36 @@ var (
 	descJournalLag  = prometheus.NewDesc("caunoi_journal_lag_seconds", "Age of the oldest update journaled and not yet handled; 0 when none waits.", nil, nil)
 	descStoreErrors = prometheus.NewDesc("caunoi_metrics_store_errors_total", "Scrapes that could not read tickets or the journal from the store.", nil, nil)
 )
+
+var (
+	descRedisEvicts = prometheus.NewDesc("caunoi_redis_evicts_records", "1 when the Redis server deletes any key at its memory limit (maxmemory-policy allkeys-*), so that tickets, accounts and questions can vanish; as last read, at most a minute ago.", nil, nil)
+	descRedisAOF    = prometheus.NewDesc("caunoi_redis_aof_enabled", "1 when the Redis server writes the append-only file; as last read, at most a minute ago.", nil, nil)
+)
+
+// durabilityCollector exposes the Redis server's settings that can lose
+// the desk's data, as serve last read them.
+type durabilityCollector struct{ w *durabilityWatch }
+
+func (c durabilityCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descRedisEvicts
+	ch <- descRedisAOF
+}
+
+func (c durabilityCollector) Collect(ch chan<- prometheus.Metric) {
+	d, ok := c.w.get()
+	if !ok {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descRedisEvicts, prometheus.GaugeValue, flag01(d.EvictsRecords()))
+	ch <- prometheus.MustNewConstMetric(descRedisAOF, prometheus.GaugeValue, flag01(d.AOF))
+}
+
+func flag01(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // ticketStatuses are every status a ticket can have, so that each series
 // exists from the start.

@@ -32,6 +32,9 @@ type app struct {
 	handbookFS fs.FS
 	// editorial reloads the handbook and writes drafts for the editors.
 	editorial *editorial
+	// durability is the Redis server's settings as last read; nil on
+	// bbolt.
+	durability *durabilityWatch
 }
 
 // openApp opens everything but does not start the bot. The caller closes
@@ -67,7 +70,8 @@ func openApp(ctx context.Context, cfg Config, log *slog.Logger, now func() time.
 		return nil, err
 	}
 	if rs, ok := a.store.(*redisstore.Store); ok {
-		if err := checkDurability(ctx, rs, cfg.Store, log); err != nil {
+		a.durability = &durabilityWatch{}
+		if err := checkDurability(ctx, rs, cfg.Store, log, a.durability); err != nil {
 			return nil, err
 		}
 	}

@@ -118,8 +118,9 @@ func (a *app) serve(ctx context.Context) error {
 		a.log.Info("webhook set", "listen", ln.Addr().String())
 	}
 	start("bot", func() error { return a.bot.Run(ctx, !webhook) })
-	if _, ok := a.store.(*redisstore.Store); ok {
+	if rs, ok := a.store.(*redisstore.Store); ok {
 		start("store", func() error { return watchSchema(ctx, a.store, schemaCheckEvery) })
+		start("redis settings", func() error { return watchDurability(ctx, rs, a.durability, durabilityCheckEvery, a.log) })
 	}
 	if a.cfg.HandbookDir != "" {
 		start("handbook watcher", func() error {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caunoi/caunoi"
@@ -141,7 +142,7 @@ func storeDisplay(addr string) string {
 // is refused: tickets and accounts would vanish without a word. Keys with
 // an expiry deleted early, or no append-only file, are logged as warnings.
 // Settings that cannot be read (INFO refused) are logged and let pass.
-func checkDurability(ctx context.Context, s *redisstore.Store, addr string, log *slog.Logger) error {
+func checkDurability(ctx context.Context, s *redisstore.Store, addr string, log *slog.Logger, w *durabilityWatch) error {
 	d, err := s.Durability(ctx)
 	if err != nil {
 		log.Warn("could not read the Redis server's persistence and eviction settings", "err", err)
@@ -153,11 +154,93 @@ func checkDurability(ctx context.Context, s *redisstore.Store, addr string, log 
 			storeDisplay(addr), d.Policy, d.MaxMemory)
 	}
 	if d.EvictsExpiring() {
-		log.Warn("Redis may delete keys with an expiry (leases, idempotency keys) before they expire when its memory is full; set maxmemory-policy noeviction",
-			"maxmemory_policy", d.Policy, "maxmemory", d.MaxMemory)
+		log.Warn(msgEvictsExpiring, "maxmemory_policy", d.Policy, "maxmemory", d.MaxMemory)
 	}
 	if !d.AOF {
-		log.Warn("Redis runs without the append-only file: a crash of the Redis server loses every change since its last snapshot; set appendonly yes and appendfsync everysec")
+		log.Warn(msgNoAOF)
 	}
+	w.set(d)
 	return nil
+}
+
+// What serve logs about Redis settings that can lose data, at start and
+// when they change while it runs.
+const (
+	msgEvictsRecords  = "Redis deletes any key when its memory is full: tickets, accounts and questions can vanish without notice; set maxmemory-policy noeviction"
+	msgEvictsExpiring = "Redis may delete keys with an expiry (leases, idempotency keys) before they expire when its memory is full; set maxmemory-policy noeviction"
+	msgNoAOF          = "Redis runs without the append-only file: a crash of the Redis server loses every change since its last snapshot; set appendonly yes and appendfsync everysec"
+)
+
+// durabilityWatch holds the Redis server's settings as serve last read
+// them, for /metrics. The zero value knows nothing yet.
+type durabilityWatch struct {
+	mu    sync.Mutex
+	d     redisstore.Durability
+	known bool
+}
+
+func (w *durabilityWatch) set(d redisstore.Durability) {
+	w.mu.Lock()
+	w.d, w.known = d, true
+	w.mu.Unlock()
+}
+
+func (w *durabilityWatch) get() (redisstore.Durability, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.d, w.known
+}
+
+// durabilityCheckEvery is how often serve reads the Redis server's
+// settings again: an operator, a restart with another configuration or a
+// managed service can change them under a running desk.
+var durabilityCheckEvery = time.Minute
+
+// watchDurability reads s's settings every every until ctx is done, keeps
+// them in w and logs each change that matters: an error when Redis starts
+// deleting records at its memory limit, a warning when it turns the
+// append-only file off or starts deleting keys with an expiry early, and
+// a line when either is put right. A failed read is left to /readyz. The
+// desk keeps serving: stopping it would lose more than the risk does.
+func watchDurability(ctx context.Context, s *redisstore.Store, w *durabilityWatch, every time.Duration, log *slog.Logger) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		d, err := s.Durability(ctx)
+		if err != nil {
+			continue
+		}
+		was, known := w.get()
+		w.set(d)
+		if known {
+			logDurabilityChange(log, was, d)
+		}
+	}
+}
+
+func logDurabilityChange(log *slog.Logger, was, now redisstore.Durability) {
+	attrs := []any{"maxmemory_policy", now.Policy, "maxmemory", now.MaxMemory}
+	switch {
+	case now.EvictsRecords() && !was.EvictsRecords():
+		log.Error(msgEvictsRecords, attrs...)
+	case !now.EvictsRecords() && was.EvictsRecords():
+		log.Info("Redis no longer deletes records when its memory is full", attrs...)
+	}
+	switch {
+	case now.EvictsExpiring() && !was.EvictsExpiring():
+		log.Warn(msgEvictsExpiring, attrs...)
+	case !now.EvictsExpiring() && was.EvictsExpiring():
+		log.Info("Redis no longer deletes keys with an expiry early", attrs...)
+	}
+	switch {
+	case !now.AOF && was.AOF:
+		log.Warn(msgNoAOF)
+	case now.AOF && !was.AOF:
+		log.Info("Redis writes the append-only file again")
+	}
 }
