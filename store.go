@@ -115,7 +115,9 @@ type QuestionLog interface {
 	// PruneQuestions deletes up to limit ≥ 1 records with At before
 	// before, oldest first, and returns how many it deleted: fewer than
 	// limit means none is left. Each record goes with its index entry, in
-	// one atomic change per call. Their numbers are not reused.
+	// one atomic change per call, which holds up the store's other writes
+	// while it runs: keep limit in the hundreds. Their numbers are not
+	// reused.
 	PruneQuestions(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
