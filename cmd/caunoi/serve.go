@@ -155,6 +155,18 @@ var schemaCheckEvery = 10 * time.Second
 // writes (caunoi.SchemaError), and the replicas of the newer version take
 // its work over. Other errors of Ping are left to /readyz.
 func watchSchema(ctx context.Context, s caunoi.Store, every time.Duration) error {
+	return eachTick(ctx, every, func() error {
+		var se *caunoi.SchemaError
+		if err := s.Ping(ctx); errors.As(err, &se) {
+			return fmt.Errorf("kho dữ liệu %s: bản này dừng, không ghi tiếp vào kho", schemaText(se))
+		}
+		return nil
+	})
+}
+
+// eachTick calls fn every every, the first time after one period, until
+// ctx is done (ctx.Err()) or fn returns an error (that error).
+func eachTick(ctx context.Context, every time.Duration, fn func() error) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -163,9 +175,8 @@ func watchSchema(ctx context.Context, s caunoi.Store, every time.Duration) error
 			return ctx.Err()
 		case <-t.C:
 		}
-		var se *caunoi.SchemaError
-		if err := s.Ping(ctx); errors.As(err, &se) {
-			return fmt.Errorf("kho dữ liệu %s: bản này dừng, không ghi tiếp vào kho", schemaText(se))
+		if err := fn(); err != nil {
+			return err
 		}
 	}
 }

@@ -203,24 +203,18 @@ var durabilityCheckEvery = time.Minute
 // a line when either is put right. A failed read is left to /readyz. The
 // desk keeps serving: stopping it would lose more than the risk does.
 func watchDurability(ctx context.Context, s *redisstore.Store, w *durabilityWatch, every time.Duration, log *slog.Logger) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
+	return eachTick(ctx, every, func() error {
 		d, err := s.Durability(ctx)
 		if err != nil {
-			continue
+			return nil
 		}
 		was, known := w.get()
 		w.set(d)
 		if known {
 			logDurabilityChange(log, was, d)
 		}
-	}
+		return nil
+	})
 }
 
 func logDurabilityChange(log *slog.Logger, was, now redisstore.Durability) {
