@@ -274,30 +274,16 @@ func (b *Bot) prune(ctx context.Context) error {
 	}
 }
 
-// pruneBatch is how many question records one prune call deletes: small
-// enough that a call holds up no other write for long.
-const pruneBatch = 500
-
 // pruneQuestions deletes the question records older than
-// cfg.KeepQuestions, a batch at a time, and logs how many.
+// cfg.KeepQuestions and logs how many.
 func (b *Bot) pruneQuestions(ctx context.Context) {
 	before := b.now().Add(-b.cfg.KeepQuestions)
-	total := 0
-	for ctx.Err() == nil {
-		n, err := b.store.PruneQuestions(ctx, before, pruneBatch)
-		total += n
-		if err != nil {
-			if ctx.Err() == nil {
-				b.log.Error("prune questions", "deleted", total, "err", err)
-			}
-			return
-		}
-		if n < pruneBatch {
-			break
-		}
+	n, err := caunoi.PruneOldQuestions(ctx, b.store, before, nil)
+	if err != nil && ctx.Err() == nil {
+		b.log.Error("prune questions", "deleted", n, "err", err)
 	}
-	if total > 0 {
-		b.log.Info("old questions deleted", "deleted", total, "asked_before", before.Format(time.RFC3339))
+	if n > 0 {
+		b.log.Info("old questions deleted", "deleted", n, "asked_before", before.Format(time.RFC3339))
 	}
 }
 

@@ -27,7 +27,7 @@ func TestBotPrunesOldQuestions(t *testing.T) {
 			}
 		}
 	}
-	log(now.AddDate(-2, 0, 0), 2*pruneBatch+7) // more than one batch
+	log(now.AddDate(-2, 0, 0), 2*caunoi.QuestionPruneBatch+7) // more than one batch
 	log(now.AddDate(0, 0, -366), 3)
 	log(now.AddDate(0, 0, -364), 4)
 	log(now.Add(-time.Hour), 5)
@@ -38,7 +38,7 @@ func TestBotPrunesOldQuestions(t *testing.T) {
 		}
 		return len(qs)
 	}
-	if got := count(); got != 2*pruneBatch+19 {
+	if got := count(); got != 2*caunoi.QuestionPruneBatch+19 {
 		t.Fatalf("%d records before the bot started", got)
 	}
 

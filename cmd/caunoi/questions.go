@@ -71,8 +71,10 @@ func runQuestions(ctx context.Context, m *Main, args []string) error {
 	}
 	defer s.Close()
 	before := time.Now().Add(-d)
-	n, err := pruneQuestions(ctx, s, before, func(total int) {
-		fmt.Fprintf(m.Stderr, "đã xóa %d câu hỏi…\n", total)
+	n, err := caunoi.PruneOldQuestions(ctx, s, before, func(total int) {
+		if total%5000 == 0 {
+			fmt.Fprintf(m.Stderr, "đã xóa %d câu hỏi…\n", total)
+		}
 	})
 	when := before.In(caunoi.VietnamZone()).Format("02/01/2006 15:04")
 	if err != nil {
@@ -84,25 +86,4 @@ func runQuestions(ctx context.Context, m *Main, args []string) error {
 	}
 	fmt.Fprintf(m.Stdout, "Đã xóa %d câu hỏi gửi trước %s (giờ Việt Nam).\n", n, when)
 	return nil
-}
-
-// pruneQuestions deletes the questions asked before before, a batch at a
-// time, calling progress with the running total every 5,000 records, and
-// returns how many it deleted.
-func pruneQuestions(ctx context.Context, s caunoi.Store, before time.Time, progress func(total int)) (int, error) {
-	const batch, every = 500, 5000
-	total := 0
-	for {
-		n, err := s.PruneQuestions(ctx, before, batch)
-		total += n
-		if err != nil {
-			return total, err
-		}
-		if n < batch {
-			return total, nil
-		}
-		if total%every == 0 {
-			progress(total)
-		}
-	}
 }

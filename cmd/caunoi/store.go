@@ -142,6 +142,7 @@ func storeDisplay(addr string) string {
 // is refused: tickets and accounts would vanish without a word. Keys with
 // an expiry deleted early, or no append-only file, are logged as warnings.
 // Settings that cannot be read (INFO refused) are logged and let pass.
+// Settings read are kept in w for watchDurability and /metrics.
 func checkDurability(ctx context.Context, s *redisstore.Store, addr string, log *slog.Logger, w *durabilityWatch) error {
 	d, err := s.Durability(ctx)
 	if err != nil {
@@ -153,12 +154,7 @@ func checkDurability(ctx context.Context, s *redisstore.Store, addr string, log 
 			"phiếu, tài khoản và câu hỏi có thể mất mà không báo. Đặt maxmemory-policy noeviction (hoặc bỏ giới hạn maxmemory) rồi chạy lại",
 			storeDisplay(addr), d.Policy, d.MaxMemory)
 	}
-	if d.EvictsExpiring() {
-		log.Warn(msgEvictsExpiring, "maxmemory_policy", d.Policy, "maxmemory", d.MaxMemory)
-	}
-	if !d.AOF {
-		log.Warn(msgNoAOF)
-	}
+	logDurabilityChange(log, redisstore.Durability{AOF: true}, d) // the warnings, against a safe server
 	w.set(d)
 	return nil
 }

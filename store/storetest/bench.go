@@ -224,11 +224,19 @@ func report(b *testing.B, latencies []time.Duration, elapsed time.Duration) {
 		return
 	}
 	slices.Sort(latencies)
-	rank := func(p int) time.Duration { return latencies[(len(latencies)*p+99)/100-1] } // nearest rank
 	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "ops/s")
-	b.ReportMetric(float64(rank(50).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(rank(99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(ms(percentile(latencies, 50)), "p50-ms")
+	b.ReportMetric(ms(percentile(latencies, 99)), "p99-ms")
 }
+
+// percentile is the nearest-rank p-th percentile of sorted, which must not
+// be empty.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	return sorted[(len(sorted)*p+99)/100-1]
+}
+
+// ms is d in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // reportSteal reports steal-ms, the time the hypervisor kept the
 // machine's CPUs from running since stolen returned steal0 (summed over
@@ -297,7 +305,7 @@ func BenchLists(b *testing.B, open func(tb testing.TB) caunoi.Store) {
 					b.Fatalf("Tickets(%s) = %d tickets, want %d", l.name, len(ts), l.want)
 				}
 			}
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+			b.ReportMetric(ms(b.Elapsed())/float64(b.N), "ms/op")
 		})
 	}
 	b.Run("count", func(b *testing.B) {
@@ -314,6 +322,6 @@ func BenchLists(b *testing.B, open func(tb testing.TB) caunoi.Store) {
 				b.Fatalf("CountTickets counted %d tickets, want %d", n, total)
 			}
 		}
-		b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
+		b.ReportMetric(ms(b.Elapsed())/float64(b.N), "ms/op")
 	})
 }

@@ -11,14 +11,11 @@ import (
 	"github.com/caunoi/caunoi"
 )
 
-// PruneBatch is the batch BenchPrune deletes questions in, as caunoi serve
-// and caunoi questions prune do.
-const PruneBatch = 500
-
-// BenchPrune measures deleting b.N old question records, PruneBatch at a
-// time, while a desk goes on creating tickets at 200 a second. It logs
-// b.N records of the size BenchFootprint uses, outside the timer, then
-// times the deletion and reports:
+// BenchPrune measures deleting b.N old question records,
+// caunoi.QuestionPruneBatch at a time as caunoi.PruneOldQuestions does,
+// while a desk goes on creating tickets at 200 a second. It logs b.N
+// records of the size BenchFootprint uses, outside the timer, then times
+// the deletion and reports:
 //
 //   - records/s deleted;
 //   - batch-p50-ms and batch-max-ms, the time of one PruneQuestions call;
@@ -41,7 +38,6 @@ func BenchPrune(b *testing.B, open func(tb testing.TB) caunoi.Store) {
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
-		created   int
 	)
 	stop := make(chan struct{})
 	desk := sync.WaitGroup{}
@@ -50,17 +46,14 @@ func BenchPrune(b *testing.B, open func(tb testing.TB) caunoi.Store) {
 		defer desk.Done()
 		tick := time.NewTicker(5 * time.Millisecond)
 		defer tick.Stop()
-		for {
+		for created := 0; ; created++ {
 			select {
 			case <-stop:
 				return
 			case <-tick.C:
 			}
 			tk := sampleTicket("tu-phap", 30, suiteEpoch)
-			mu.Lock()
 			tk.IdemKey = fmt.Sprintf("prune-bench:%d", created)
-			created++
-			mu.Unlock()
 			t0 := time.Now()
 			if _, _, err := s.CreateTicket(ctx, "TP", tk, createdEvent(30, suiteEpoch)); err != nil {
 				b.Error(err)
@@ -88,13 +81,13 @@ func BenchPrune(b *testing.B, open func(tb testing.TB) caunoi.Store) {
 	deleted := 0
 	for {
 		t0 := time.Now()
-		n, err := s.PruneQuestions(ctx, cutoff, PruneBatch)
+		n, err := s.PruneQuestions(ctx, cutoff, caunoi.QuestionPruneBatch)
 		batches = append(batches, time.Since(t0))
 		if err != nil {
 			b.Fatalf("PruneQuestions: %v", err)
 		}
 		deleted += n
-		if n < PruneBatch {
+		if n < caunoi.QuestionPruneBatch {
 			break
 		}
 	}
@@ -108,20 +101,17 @@ func BenchPrune(b *testing.B, open func(tb testing.TB) caunoi.Store) {
 	}
 	b.ReportMetric(float64(deleted)/elapsed.Seconds(), "records/s")
 	slices.Sort(batches)
-	b.ReportMetric(ms(batches[len(batches)/2]), "batch-p50-ms")
+	b.ReportMetric(ms(percentile(batches, 50)), "batch-p50-ms")
 	b.ReportMetric(ms(batches[len(batches)-1]), "batch-max-ms")
-	b.ReportMetric(ms(p99(during)), "create-p99-ms")
-	b.ReportMetric(ms(p99(alone)), "alone-p99-ms")
+	for _, c := range []struct {
+		unit string
+		d    []time.Duration
+	}{{"create-p99-ms", during}, {"alone-p99-ms", alone}} {
+		if len(c.d) == 0 {
+			continue // the deletion was over before the first ticket
+		}
+		slices.Sort(c.d)
+		b.ReportMetric(ms(percentile(c.d, 99)), c.unit)
+	}
 	reportSteal(b, steal0, stealOK)
 }
-
-// p99 is the nearest-rank 99th percentile of d, or 0 when d is empty.
-func p99(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	slices.Sort(d)
-	return d[(len(d)*99+99)/100-1]
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
